@@ -1,0 +1,22 @@
+"""Top-level URL map: admin, the REST API with its schema and docs, and health."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+
+def health(_request):
+    """Liveness probe for load balancers; touches nothing."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("notifications.api.urls")),
+    path("healthz", health, name="health"),
+]

@@ -1,0 +1,1 @@
+"""The integrators' REST API: events, deliveries, subscribers, groups and categories."""

@@ -1,0 +1,8 @@
+"""App config for the notifications core."""
+
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"

@@ -1,0 +1,32 @@
+"""Data model of the notifications core (design §4), one module per concern."""
+
+from notifications.models.applications import ApiKey, Application
+from notifications.models.audience import GroupTarget, RecipientGroup, Subscriber
+from notifications.models.choices import (
+    Audience,
+    Channel,
+    DeliveryStatus,
+    EventStatus,
+    SkipReason,
+)
+from notifications.models.events import Delivery, DeliveryAttempt, Event
+from notifications.models.rules import Category, MessageTemplate, Rule
+
+__all__ = [
+    "ApiKey",
+    "Application",
+    "Audience",
+    "Category",
+    "Channel",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "Event",
+    "EventStatus",
+    "GroupTarget",
+    "MessageTemplate",
+    "RecipientGroup",
+    "Rule",
+    "SkipReason",
+    "Subscriber",
+]

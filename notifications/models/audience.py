@@ -1,0 +1,118 @@
+"""Who can be reached: subscribers, recipient groups and the raw targets on groups."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from notifications.models.choices import Channel
+
+GROUP_NAME_VALIDATOR = RegexValidator(
+    r"^#[a-z0-9][a-z0-9._-]{0,62}$",
+    "A group name is '#' followed by lowercase letters, digits, '.', '_' or '-'.",
+)
+E164_VALIDATOR = RegexValidator(r"^\+[1-9]\d{6,14}$", "Use E.164 format, e.g. +14155550100.")
+
+
+def validate_timezone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}.")
+
+
+class Subscriber(models.Model):
+    """A person the platform can reach, keyed by the integrator's own id."""
+
+    external_id = models.CharField(max_length=200, unique=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=35, blank=True, help_text="e.g. 'en' or 'de-AT'.")
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    # Chat handles by channel, e.g. {"matrix": "@ana:example.org", "slack": "https://hooks…"}.
+    channel_addresses = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="subscriber",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    def clean(self) -> None:
+        unknown = set(self.channel_addresses or {}) - set(Channel.values)
+        if unknown:
+            raise ValidationError({"channel_addresses": f"Unknown channel(s): {sorted(unknown)}."})
+
+    def address_for(self, channel: str) -> str:
+        """Return this subscriber's address on ``channel``, or '' when there is none."""
+        if channel == Channel.EMAIL:
+            return self.email
+        if channel == Channel.SMS:
+            return self.phone
+        if channel == Channel.INAPP:
+            return self.external_id
+        return str((self.channel_addresses or {}).get(channel, ""))
+
+    def as_context(self) -> dict[str, object]:
+        """What templates see as ``subscriber``."""
+        return {
+            "external_id": self.external_id,
+            "email": self.email,
+            "phone": self.phone,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "locale": self.locale,
+            "timezone": self.timezone,
+            "data": self.data or {},
+        }
+
+
+class RecipientGroup(models.Model):
+    """A named audience such as ``#admins``: subscribers plus raw channel targets."""
+
+    name = models.CharField(max_length=64, unique=True, validators=[GROUP_NAME_VALIDATOR])
+    description = models.CharField(max_length=200, blank=True)
+    members = models.ManyToManyField(Subscriber, blank=True, related_name="groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "recipient group"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupTarget(models.Model):
+    """An address on one channel that belongs to a group: a room, a list, a webhook URL."""
+
+    group = models.ForeignKey(RecipientGroup, on_delete=models.CASCADE, related_name="targets")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    address = models.CharField(max_length=500)
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "channel", "address"],
+                                    name="unique_group_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.label or self.address}"
+
+    def clean(self) -> None:
+        from notifications.services.addresses import address_validate
+
+        address_validate(channel=self.channel, address=self.address, field="address")

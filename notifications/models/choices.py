@@ -1,0 +1,46 @@
+"""The fixed vocabularies shared by models, services and the API."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+    INAPP = "inapp", "In-app"
+    WEBHOOK = "webhook", "Webhook"
+    MATRIX = "matrix", "Matrix"
+    MATTERMOST = "mattermost", "Mattermost"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+    APPRISE = "apprise", "Apprise"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SkipReason(models.TextChoices):
+    NO_ADDRESS = "no_address", "Recipient has no address for this channel"
+    NOT_CONFIGURED = "not_configured", "Channel not configured"
+    PREFERENCE = "preference", "Muted by the recipient's preferences"
+    QUIET_HOURS = "quiet_hours", "Recipient's quiet hours"
+
+
+class Audience(models.TextChoices):
+    RECIPIENTS = "recipients", "The event's own recipients"
+    GROUPS = "groups", "The rule's groups"
+    BOTH = "both", "Both"

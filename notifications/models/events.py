@@ -1,0 +1,129 @@
+"""What happened and what was sent: events, deliveries and each delivery attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from notifications.models.applications import ApiKey, Application
+from notifications.models.audience import Subscriber
+from notifications.models.choices import Channel, DeliveryStatus, EventStatus, SkipReason
+from notifications.models.rules import Rule
+
+
+class Event(models.Model):
+    """One accepted trigger. Committed before anything is sent: the row is the outbox."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="events")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="events")
+    event_type = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    recipients = models.JSONField(default=list, blank=True, help_text="As given in the trigger.")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=EventStatus.choices,
+                              default=EventStatus.RECEIVED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Idempotency is per Application rather than per key, so rotating a
+            # key mid-retry still returns the original event.
+            models.UniqueConstraint(fields=["application", "idempotency_key"],
+                                    condition=models.Q(idempotency_key__isnull=False),
+                                    name="unique_idempotency_key_per_application"),
+        ]
+        indexes = [
+            # For the sweeper: Event.objects.filter(status__in=[received, processing],
+            # created_at__lt=…) — only unfinished events are indexed.
+            models.Index(fields=["created_at"], name="event_unfinished_idx",
+                         condition=models.Q(status__in=["received", "processing"])),
+            models.Index(fields=["event_type", "-created_at"], name="event_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.id})"
+
+
+class Delivery(models.Model):
+    """One message to one recipient over one channel; never sent twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    address = models.CharField(max_length=500, blank=True)
+    # "sub:<id>" for a subscriber, "<channel>:<address>" for a raw target; part
+    # of the uniqueness that makes dispatching twice harmless.
+    recipient_key = models.CharField(max_length=600)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.QUEUED)
+    skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the delivery was last handed to the broker; the sweeper re-sends
+    # only what has waited too long since, so nothing is queued twice in a row.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    rendered = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "rule", "recipient_key", "channel"],
+                                    name="unique_delivery_per_recipient_channel"),
+        ]
+        indexes = [
+            # For the due-work query: filter(status="queued", next_attempt_at__lte=now).
+            models.Index(fields=["next_attempt_at"], name="delivery_due_idx",
+                         condition=models.Q(status="queued")),
+            # For the lease sweeper: filter(status="sending", lease_expires_at__lt=now).
+            models.Index(fields=["lease_expires_at"], name="delivery_lease_idx",
+                         condition=models.Q(status="sending")),
+            models.Index(fields=["status", "channel", "-created_at"], name="delivery_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.address or self.recipient_key} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One call to a provider: written before the call, completed after it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "In progress"
+        SENT = "sent", "Sent"
+        TRANSIENT = "transient", "Transient error"
+        PERMANENT = "permanent", "Permanent error"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.outcome}"

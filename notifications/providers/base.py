@@ -1,0 +1,65 @@
+"""The contract every channel provider keeps.
+
+A provider turns one claimed delivery (whose ``rendered`` content is already
+filled in) into one call to the outside world. ``send`` returns a
+``SendResult`` or raises ``TransientError`` (worth retrying, optionally after
+``retry_after`` seconds) or ``PermanentError`` (retrying cannot help). Nothing
+else may escape: the pipeline treats any other exception as a bug, logs it and
+retries the delivery as if it were transient.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from notifications.models import Delivery
+
+
+class ProviderError(Exception):
+    """Base of the two outcomes a provider may raise."""
+
+
+class TransientError(ProviderError):
+    """The call failed for now (timeout, 5xx, rate limit); try again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ProviderError):
+    """The call can never succeed as it is (bad address, rejected credentials)."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said: its own message id and whether delivery is already confirmed."""
+
+    provider_message_id: str = ""
+    delivered: bool = False
+
+
+class Provider:
+    """One channel. Subclasses set ``channel`` and implement ``send``."""
+
+    channel: str = ""
+    #: Whether deliveries need a MessageTemplate (a webhook sends the raw event instead).
+    needs_template: bool = True
+
+    def is_configured(self) -> bool:
+        """Return False when server-level settings for this channel are missing."""
+        return True
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Wrap a batch of sends (e.g. to reuse one SMTP connection); default does nothing."""
+        yield
+
+    def send(self, delivery: Delivery) -> SendResult:
+        """Send ``delivery``; return a ``SendResult`` or raise ``TransientError`` / ``PermanentError``."""
+        raise NotImplementedError

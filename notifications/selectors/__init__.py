@@ -1,0 +1,1 @@
+"""Reads: queries the pipeline, the API and the admin share."""

@@ -1,0 +1,1 @@
+"""Writes: every change to notifications data goes through a function here."""

@@ -1,0 +1,92 @@
+"""Accepting triggers: validation, idempotency, and the hand-off to the pipeline.
+
+Accepted means committed: the Event row is written in one transaction and the
+processing task is queued only after that commit, so a broker outage delays an
+event but cannot lose it (the sweeper re-queues events left ``received``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from notifications.models import ApiKey, Application, Event
+
+EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different request."""
+
+
+def _request_hash(event_type: str, recipients: Any, data: Any) -> str:
+    canonical = json.dumps([event_type, recipients, data], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
+                 application: Application | None = None, api_key: ApiKey | None = None,
+                 idempotency_key: str | None = None) -> tuple[Event, bool]:
+    """Validate and store a trigger; return ``(event, created)``.
+
+    Raise ``ValidationError`` naming the bad field, or ``IdempotencyConflict``
+    when the key was already used for a different request. A repeated request
+    with the same key returns the original event and queues nothing.
+    """
+    from notifications.services.recipients import inline_subscribers_upsert, recipients_parse
+
+    if not isinstance(event_type, str) or not EVENT_TYPE_RE.match(event_type):
+        raise ValidationError({"event": ["Use 1-200 letters, digits, '.', '_', '-' or ':'."]})
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ValidationError({"data": ["Must be a JSON object."]})
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
+        raise ValidationError({"idempotency_key": ["Must be 1-255 characters."]})
+    recipients = recipients or []
+    request_hash = _request_hash(event_type, recipients, data)
+
+    if idempotency_key:
+        existing = _existing(application, idempotency_key)
+        if existing is not None:
+            return _replayed(existing, request_hash), False
+
+    parsed = recipients_parse(recipients)
+    try:
+        with transaction.atomic():
+            inline_subscribers_upsert(parsed)
+            event = Event.objects.create(
+                application=application, api_key=api_key, event_type=event_type, data=data,
+                recipients=recipients, idempotency_key=idempotency_key or None,
+                request_hash=request_hash,
+            )
+            event_enqueue_on_commit(event_id=event.pk)
+    except IntegrityError:
+        # Two identical requests raced; the other one committed first.
+        existing = _existing(application, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replayed(existing, request_hash), False
+    return event, True
+
+
+def _existing(application: Application | None, key: str) -> Event | None:
+    return Event.objects.filter(application=application, idempotency_key=key).first()
+
+
+def _replayed(event: Event, request_hash: str) -> Event:
+    if event.request_hash != request_hash:
+        raise IdempotencyConflict(
+            "This idempotency key was already used with a different request body.")
+    return event
+
+
+def event_enqueue_on_commit(*, event_id) -> None:
+    """Queue processing once the surrounding transaction commits."""
+    from notifications.tasks import process_event
+
+    transaction.on_commit(lambda: process_event.delay(str(event_id)))

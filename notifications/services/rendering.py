@@ -1,0 +1,37 @@
+"""Rendering a delivery's words from its template and the event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notifications.models import Delivery
+from notifications.selectors.rules import template_for
+from notifications.templating import TemplateProblem, render_fields
+
+
+def delivery_context(delivery: Delivery) -> dict[str, Any]:
+    """What a template sees: ``data``, ``event``, ``subscriber`` and ``recipient``."""
+    event = delivery.event
+    subscriber = delivery.subscriber
+    return {
+        "data": event.data,
+        "event": {"id": str(event.pk), "type": event.event_type,
+                  "created_at": event.created_at.isoformat()},
+        "subscriber": subscriber.as_context() if subscriber else {},
+        "recipient": {"channel": delivery.channel, "address": delivery.address},
+    }
+
+
+def delivery_render(delivery: Delivery) -> dict[str, str]:
+    """Render the closest template for the delivery; raise ``TemplateProblem`` when impossible."""
+    locale = delivery.subscriber.locale if delivery.subscriber else ""
+    template = template_for(rule=delivery.rule, event_type=delivery.event.event_type,
+                            channel=delivery.channel, locale=locale)
+    if template is None:
+        raise TemplateProblem(f"No {delivery.channel} template for this rule or event type.")
+    try:
+        return render_fields(template.sources(), delivery_context(delivery),
+                             html_fields=template.HTML_FIELDS)
+    except TemplateProblem as problem:
+        problem.message = f"{problem.field}: {problem.message}"
+        raise

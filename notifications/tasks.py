@@ -1,0 +1,33 @@
+"""Celery tasks: thin wrappers that take ids and call one service each.
+
+Callers queue them with ``transaction.on_commit``; with late acknowledgement a
+task whose worker died is delivered again, and every service here is safe to
+run twice.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifications.services import deliveries, dispatch, sweeper
+
+
+@shared_task(name="notifications.process_event")
+def process_event(event_id: str) -> None:
+    dispatch.event_process(event_id=event_id)
+
+
+@shared_task(name="notifications.send_deliveries")
+def send_deliveries(delivery_ids: list[str]) -> None:
+    deliveries.deliveries_send(delivery_ids=delivery_ids)
+
+
+@shared_task(name="notifications.dispatch_due_deliveries")
+def dispatch_due_deliveries() -> int:
+    return sweeper.deliveries_dispatch_due()
+
+
+@shared_task(name="notifications.recover_stuck_work")
+def recover_stuck_work() -> dict[str, int]:
+    return {"expired_leases": sweeper.deliveries_recover_expired_leases(),
+            "stuck_events": sweeper.events_requeue_stuck()}

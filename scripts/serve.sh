@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Serve Clarion: uvicorn (HTTP + WebSockets) in the foreground, Celery beat beside it.
+# On the embedded default beat executes the periodic tasks itself (tasks are eager),
+# so retries and recovery work without a broker or a worker. Stopping the server
+# stops beat too.
+set -euo pipefail
+host="${1:-127.0.0.1}"
+port="${2:-8000}"
+mkdir -p var
+.venv/bin/celery -A config beat --loglevel=WARNING --pidfile= --schedule=var/celerybeat-schedule \
+  > var/beat.log 2>&1 &
+beat_pid=$!
+trap 'kill "$beat_pid" 2>/dev/null || true' EXIT INT TERM
+echo "Clarion is serving on http://$host:$port/  (admin: /admin/, API docs: /api/docs/)"
+echo "E-mails land in var/outbox/; beat log in var/beat.log. Stop with Ctrl-C."
+.venv/bin/uvicorn config.asgi:application --host "$host" --port "$port" --lifespan off

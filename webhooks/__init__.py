@@ -1,0 +1,1 @@
+"""Signed outgoing webhooks: endpoint configuration, signing, sending and delivery logs."""
