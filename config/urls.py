@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
@@ -12,6 +13,15 @@ def health(_request):
     """Liveness probe for load balancers; touches nothing."""
     return JsonResponse({"status": "ok"})
 
+
+def not_found(request, exception=None):
+    """JSON 404 for the API (integrators parse it); Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -15,6 +15,9 @@ GROUP_NAME_VALIDATOR = RegexValidator(
     r"^#[a-z0-9][a-z0-9._-]{0,62}$",
     "A group name is '#' followed by lowercase letters, digits, '.', '_' or '-'.",
 )
+# The external id is a URL path segment in the API (/api/subscribers/<external_id>).
+EXTERNAL_ID_VALIDATOR = RegexValidator(r"^[^/\s][^/]*$", "An external id cannot contain '/' "
+                                       "or start with a space.")
 E164_VALIDATOR = RegexValidator(r"^\+[1-9]\d{6,14}$", "Use E.164 format, e.g. +14155550100.")
 
 
@@ -26,7 +29,8 @@ def validate_timezone(value: str) -> None:
 class Subscriber(models.Model):
     """A person the platform can reach, keyed by the integrator's own id."""
 
-    external_id = models.CharField(max_length=200, unique=True)
+    external_id = models.CharField(max_length=200, unique=True,
+                                   validators=[EXTERNAL_ID_VALIDATOR])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
     first_name = models.CharField(max_length=100, blank=True)

@@ -9,9 +9,8 @@ message.
 from __future__ import annotations
 
 import smtplib
-import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -43,10 +42,9 @@ class EmailProvider(Provider):
         try:
             yield
         finally:
-            try:
+            # A failed QUIT must not mask the outcome of the messages already sent.
+            with suppress(Exception):
                 self._connection.close()
-            except Exception:  # noqa: BLE001 — a failed QUIT must not mask the batch's outcome
-                pass
             self._connection = None
 
     def build_message(self, delivery: Delivery) -> EmailMultiAlternatives:
@@ -82,7 +80,7 @@ class EmailProvider(Provider):
             if 400 <= exc.smtp_code < 500:
                 raise TransientError(text) from exc
             raise PermanentError(text) from exc
-        except (smtplib.SMTPException, socket.error, TimeoutError) as exc:
+        except (OSError, smtplib.SMTPException, TimeoutError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         except AnymailRecipientsRefused as exc:
             raise PermanentError(str(exc)) from exc

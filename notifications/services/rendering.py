@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifications.models import Delivery
+from notifications.models import Delivery, Subscriber
 from notifications.selectors.rules import template_for
 from notifications.templating import TemplateProblem, render_fields
 
@@ -17,7 +17,9 @@ def delivery_context(delivery: Delivery) -> dict[str, Any]:
         "data": event.data,
         "event": {"id": str(event.pk), "type": event.event_type,
                   "created_at": event.created_at.isoformat()},
-        "subscriber": subscriber.as_context() if subscriber else {},
+        # Raw targets (a group's mailing list, an inline address) have no
+        # subscriber; empty fields keep templates that greet by name working.
+        "subscriber": subscriber.as_context() if subscriber else Subscriber().as_context(),
         "recipient": {"channel": delivery.channel, "address": delivery.address},
     }
 
