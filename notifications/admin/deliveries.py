@@ -1,0 +1,102 @@
+"""Admin for deliveries: what was sent to whom, over which channel, and every attempt.
+
+Deliveries are written only by the pipeline, so the pages are read-only; the
+attempt log (one row per provider call, written before the call and completed
+after) is shown inline. "Retry" re-queues failed deliveries (and those skipped
+because their channel was not configured) with ``delivery_retry``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from notifications.admin.common import ReadOnlyInline, UUIDSearchMixin, admin_link, pretty_json
+from notifications.models import Delivery, DeliveryAttempt
+from notifications.services.deliveries import delivery_retry
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ("number", "started_at", "finished_at", "duration_ms", "outcome", "error",
+              "provider_message_id")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = "attempt log"
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
+    list_display = ("short_id", "event_link", "channel", "address", "status", "attempts",
+                    "updated_at")
+    list_filter = ("status", "channel", "skip_reason", "created_at")
+    list_select_related = ("event",)
+    search_fields = ("address", "provider_message_id")
+    uuid_search_fields = ("id", "event__id")
+    fieldsets = (
+        (None, {"fields": ("id", "event_link", "rule_link", "subscriber_link", "channel",
+                           "address", "recipient_key")}),
+        ("Status", {"fields": ("status", "skip_reason", "attempts", "last_error",
+                               "next_attempt_at", "lease_expires_at", "enqueued_at",
+                               "provider_message_id")}),
+        ("Content", {"fields": ("rendered_json",)}),
+        ("Timing", {"fields": ("created_at", "updated_at", "sent_at")}),
+    )
+    readonly_fields = ("id", "event_link", "rule_link", "subscriber_link", "channel", "address",
+                       "recipient_key", "status", "skip_reason", "attempts", "last_error",
+                       "next_attempt_at", "lease_expires_at", "enqueued_at",
+                       "provider_message_id", "rendered_json", "created_at", "updated_at",
+                       "sent_at")
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        # Same rule as events: deleting an event (superusers only) deletes its
+        # deliveries, and the admin checks this permission for each of them.
+        return request.user.is_superuser
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # Fields are never edited by hand; retrying is what "change" means here.
+        return request.user.has_perm("notifications.change_delivery")
+
+    @admin.display(description="id")
+    def short_id(self, obj: Delivery) -> str:
+        return str(obj.pk)[:8]
+
+    @admin.display(description="event", ordering="event__created_at")
+    def event_link(self, obj: Delivery) -> SafeString | str:
+        return admin_link(obj.event, obj.event.event_type)
+
+    @admin.display(description="rule")
+    def rule_link(self, obj: Delivery) -> SafeString | str:
+        return admin_link(obj.rule)
+
+    @admin.display(description="subscriber")
+    def subscriber_link(self, obj: Delivery) -> SafeString | str:
+        return admin_link(obj.subscriber)
+
+    @admin.display(description="rendered content")
+    def rendered_json(self, obj: Delivery) -> SafeString:
+        return pretty_json(obj.rendered)
+
+    @admin.action(description="Retry selected deliveries", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        queued = not_retryable = 0
+        for delivery in queryset:
+            if delivery_retry(delivery=delivery):
+                queued += 1
+            else:
+                not_retryable += 1
+        text = f"Queued {queued} deliveries for another attempt."
+        if not_retryable:
+            text += (f" {not_retryable} could not be retried: only failed deliveries and those "
+                     "skipped because their channel was not configured can be.")
+        self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)
