@@ -119,7 +119,8 @@ def template_validate(*, template, sample_data: dict[str, Any]) -> dict[str, str
     that an undefined variable is reported on save rather than at send time.
     """
     errors: dict[str, str] = {}
-    event_type = template.rule.event_type if template.rule_id else template.event_type
+    rule = template.rule if (template.rule_id or "rule" in template._state.fields_cache) else None
+    event_type = rule.event_type if rule is not None else template.event_type
     context = sample_context(sample_data, event_type)
     for field, source in template.sources().items():
         html = field in template.HTML_FIELDS

@@ -78,6 +78,8 @@ class Rule(models.Model):
                                                f"Known: {', '.join(Channel.values)}."})
         if len(set(self.channels)) != len(self.channels):
             raise ValidationError({"channels": "A channel is listed twice."})
+        if self.sample_data is None:  # a cleared form field
+            self.sample_data = {}
         if not isinstance(self.sample_data, dict):
             raise ValidationError({"sample_data": "Sample data must be a JSON object."})
         if self.condition.strip():
@@ -133,9 +135,12 @@ class MessageTemplate(models.Model):
     def clean(self) -> None:
         from notifications.templating import template_validate
 
-        if bool(self.rule_id) == bool(self.event_type):
+        # ``self.rule`` rather than ``rule_id``: an inline template of a rule
+        # being added has its (unsaved) rule but no id yet.
+        rule = self.rule if (self.rule_id or "rule" in self._state.fields_cache) else None
+        if (rule is not None) == bool(self.event_type):
             raise ValidationError("Set either a rule or an event type, not both and not neither.")
-        sample = self.rule.sample_data if self.rule_id else {}
+        sample = (rule.sample_data or {}) if rule is not None else {}
         errors = template_validate(template=self, sample_data=sample)
         if errors:
             raise ValidationError(errors)

@@ -111,16 +111,16 @@ def delivery_send(*, delivery_id, provider=None) -> None:
         _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=SkipReason.NOT_CONFIGURED,
                 last_error=f"The {delivery.channel} channel is not configured on this server.")
         return
+    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts,
+                                             started_at=timezone.now())
     if provider.needs_template:
         try:
             delivery.rendered = delivery_render(delivery)
         except TemplateProblem as problem:
+            _record(attempt, Outcome.PERMANENT, f"Template: {problem}")
             _finish(delivery, status=DeliveryStatus.FAILED, last_error=f"Template: {problem}")
             return
         Delivery.objects.filter(pk=delivery.pk).update(rendered=delivery.rendered)
-
-    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts,
-                                             started_at=timezone.now())
     started = time.monotonic()
     try:
         result = provider.send(delivery)

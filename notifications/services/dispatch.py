@@ -83,11 +83,15 @@ def event_process(*, event_id) -> Event | None:
 
 
 def event_dispatch_again(*, event: Event) -> None:
-    """Run an event through the rules again; existing deliveries are kept, none is duplicated."""
+    """Run a finished event through the rules again (reaching, say, members added to a group
+    since); existing deliveries are kept and none is duplicated. An event still waiting or
+    being processed is left to the run already under way."""
     from notifications.services.events import event_enqueue_on_commit
 
     with transaction.atomic():
-        Event.objects.filter(pk=event.pk).update(status=EventStatus.RECEIVED,
-                                                 processing_started_at=None)
-        event_enqueue_on_commit(event_id=event.pk)
+        reopened = Event.objects.filter(
+            pk=event.pk, status__in=[EventStatus.PROCESSED, EventStatus.FAILED]
+        ).update(status=EventStatus.RECEIVED, processing_started_at=None)
+        if reopened:
+            event_enqueue_on_commit(event_id=event.pk)
 
