@@ -205,6 +205,16 @@ EVENT_STUCK_SECONDS = env_int("EVENT_STUCK_SECONDS", 60, minimum=1)
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "clarion.localhost")
 CLARION_LIST_UNSUBSCRIBE_MAILTO = env_str("CLARION_LIST_UNSUBSCRIBE_MAILTO", "")
 
+# Keys for secrets stored in the database (webhook secrets, chat tokens): the
+# first encrypts, all decrypt. Empty: derived from SECRET_KEY (see notifications/fields.py).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+
+# --- Inbox (in-app notifications, live push, preferences) -----------------------------
+
+# --- Outgoing webhooks ------------------------------------------------------------------
+
+# --- Chat and SMS providers, URL-only relay ------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -51,6 +51,15 @@ class Provider:
     #: Whether deliveries need a MessageTemplate (a webhook sends the raw event instead).
     needs_template: bool = True
 
+    def endpoints_for(self, event) -> list[tuple[str, str]] | None:
+        """For channels addressed to configured endpoints rather than people (webhooks).
+
+        Return ``[(recipient_key, address), …]`` — one delivery each, whatever the
+        rule's audience — or None (the default) for channels that reach the
+        rule's recipients.
+        """
+        return None
+
     def is_configured(self) -> bool:
         """Return False when server-level settings for this channel are missing."""
         return True

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryStatus, Event, EventStatus, SkipReason
+from notifications.providers import provider_for
 from notifications.selectors.audience import Recipient, audience_resolve
 from notifications.selectors.rules import rules_matching
 from notifications.services.deliveries import deliveries_enqueue_pending
@@ -66,8 +67,19 @@ def event_process(*, event_id) -> Event | None:
             except TemplateProblem as problem:
                 notes.append(f"Rule {rule.name!r}: condition not evaluated ({problem}).")
                 continue
+        people_channels = []
+        for channel in rule.channels:
+            provider = provider_for(channel)
+            endpoints = provider.endpoints_for(event) if provider else None
+            if endpoints is None:
+                people_channels.append(channel)
+                continue
+            deliveries += [Delivery(event=event, rule=rule, channel=channel, address=address,
+                                    recipient_key=key) for key, address in endpoints]
+        if not people_channels:
+            continue
         for recipient in audience_resolve(event=event, rule=rule):
-            for channel in rule.channels:
+            for channel in people_channels:
                 delivery = _delivery_for(event, rule, recipient, channel)
                 if delivery is not None:
                     deliveries.append(delivery)
