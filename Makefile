@@ -13,6 +13,12 @@ $(VENV)/.installed: requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
+# Node packages (test stand-ins such as the Twilio contract mock), when the project has any.
+NODE_DEPS := $(if $(wildcard package-lock.json),node_modules/.installed,)
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 
@@ -26,7 +32,7 @@ run: demo
 	@bash scripts/serve.sh $(HOST) $(PORT)
 
 ## Run the whole test suite (integration tests need DATABASE_URL and REDIS_URL).
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(NODE_DEPS)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

@@ -13,6 +13,11 @@ SCOPES = {
     "groups:read": "Read recipient groups",
     "groups:write": "Create, change and delete recipient groups",
     "categories:read": "Read categories",
+    "inbox-tokens:write": "Mint inbox tokens for subscribers",
+    "push": "Push messages to a user's live sessions",
+    "webhooks:read": "Read webhook endpoints and their logs",
+    "webhooks:write": "Create, change, test and delete webhook endpoints",
+    "relay:post": "Post through the URL-only relay",
 }
 
 
