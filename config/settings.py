@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "anymail",
     "channels",
+    "corsheaders",
     "notifications",
     "inbox",
     "webhooks",
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -172,6 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "notifications.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {"inbox-write": env_str("INBOX_THROTTLE_RATE", "120/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clarion API",
@@ -210,10 +213,86 @@ CLARION_LIST_UNSUBSCRIBE_MAILTO = env_str("CLARION_LIST_UNSUBSCRIBE_MAILTO", "")
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
 
 # --- Inbox (in-app notifications, live push, preferences) -----------------------------
+INBOX_TOKEN_TTL_SECONDS = env_int("INBOX_TOKEN_TTL_SECONDS", 24 * 3600, minimum=60)
+# Pages on other origins (the integrator's product) allowed to open inbox WebSockets
+# and streams, e.g. "https://app.example.com"; the platform's own hosts are always allowed.
+INBOX_ALLOWED_ORIGINS = env_list("INBOX_ALLOWED_ORIGINS", [])
+# How long a long-poll request waits for something to happen, and how often an SSE
+# stream sends a keep-alive comment so proxies do not cut it.
+# The inbox endpoints answer cross-origin requests from those pages (and nothing else does).
+CORS_ALLOWED_ORIGINS = INBOX_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/api/notifications(/.*)?$"
+INBOX_LONG_POLL_SECONDS = env_int("INBOX_LONG_POLL_SECONDS", 25, minimum=1)
+INBOX_SSE_KEEPALIVE_SECONDS = env_int("INBOX_SSE_KEEPALIVE_SECONDS", 15, minimum=1)
 
 # --- Outgoing webhooks ------------------------------------------------------------------
+# Refuse plain-HTTP endpoint URLs (on create and on every send); on by default in production.
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not _EMBEDDED)
+# An event whose payload ({"type", "timestamp", "data"} as compact JSON) is larger fails
+# with a clear error instead of being sent.
+WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 256 * 1024, minimum=1024)
+# How much of each response body is read and kept in the attempt log.
+WEBHOOK_RESPONSE_EXCERPT_BYTES = env_int("WEBHOOK_RESPONSE_EXCERPT_BYTES", 4096, minimum=0)
+# Seconds before each retry (±20% jitter): a message gets one attempt plus one per entry.
+try:
+    WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env_list(
+        "WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "50400", "72000",
+                                   "86400"])]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE must be comma-separated whole seconds.") from None
+# The longest wait a receiver's Retry-After header can impose on one retry.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 86400, minimum=1)
+# An endpoint whose automatic deliveries failed without a success for this long is
+# disabled and its Application's contact told.
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400, minimum=60)
+# How long the previous secret keeps signing after a regeneration, unless the call says
+# otherwise (0 to 7 days).
+WEBHOOK_SECRET_GRACE_SECONDS = env_int("WEBHOOK_SECRET_GRACE_SECONDS", 86400, minimum=0)
+if WEBHOOK_SECRET_GRACE_SECONDS > 7 * 86400:
+    raise ImproperlyConfigured("WEBHOOK_SECRET_GRACE_SECONDS must be at most 604800 (7 days).")
+if not WEBHOOK_RETRY_SCHEDULE or min(WEBHOOK_RETRY_SCHEDULE) < 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE must list at least one delay of 0 or more "
+                               "seconds.")
 
 # --- Chat and SMS providers, URL-only relay ------------------------------------------
+# Server-level credentials come from the environment; targets (rooms, channels, webhook
+# URLs) are set on groups and subscribers in the admin. A channel whose credentials are
+# missing reports "skipped: not configured" on each delivery. Secrets accept NAME_FILE.
+def _base_url(name: str) -> str:
+    value = env_str(name, "").strip().rstrip("/")
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name} must start with http:// or https:// (got {value!r}).")
+    return value
+
+
+# How Twilio (status callbacks) and other services reach this server, e.g.
+# https://clarion.example.com — without it SMS are sent with no StatusCallback.
+PUBLIC_BASE_URL = _base_url("PUBLIC_BASE_URL")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+# The sender: a number (E.164) or alphanumeric id, or a Messaging Service (which wins).
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+# Only to point the SDK at a stand-in of api.twilio.com (tests, staging).
+TWILIO_API_BASE_URL = _base_url("TWILIO_API_BASE_URL")
+MATRIX_HOMESERVER = _base_url("MATRIX_HOMESERVER")
+MATRIX_ACCESS_TOKEN = env_str("MATRIX_ACCESS_TOKEN", "")
+# Join a room (or accept its invitation) when the first post is refused for not being in it.
+MATRIX_AUTO_JOIN = env_bool("MATRIX_AUTO_JOIN", True)
+MATRIX_MSGTYPE = env_str("MATRIX_MSGTYPE", "m.notice")
+if MATRIX_MSGTYPE not in ("m.notice", "m.text"):
+    raise ImproperlyConfigured("MATRIX_MSGTYPE must be m.notice (automated alerts) or m.text.")
+# Resolved room aliases are cached this long (0 resolves on every send).
+MATRIX_ALIAS_CACHE_SECONDS = env_int("MATRIX_ALIAS_CACHE_SECONDS", 3600, minimum=0)
+MATTERMOST_URL = _base_url("MATTERMOST_URL")
+MATTERMOST_BOT_TOKEN = env_str("MATTERMOST_BOT_TOKEN", "")
+# The URL-only relay: longest message accepted, and requests per API key (DRF rate syntax).
+RELAY_MAX_MESSAGE_LENGTH = env_int("RELAY_MAX_MESSAGE_LENGTH", 4000, minimum=1)
+RELAY_THROTTLE_RATE = env_str("RELAY_THROTTLE_RATE", "60/min")
+_count, _, _period = RELAY_THROTTLE_RATE.partition("/")
+if not (_count.isdigit() and _period in ("s", "sec", "second", "m", "min", "minute", "h",
+                                         "hour", "d", "day")):
+    raise ImproperlyConfigured("RELAY_THROTTLE_RATE must look like 60/min (per s, min, hour, day).")
 
 LOGGING = {
     "version": 1,

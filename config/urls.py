@@ -27,6 +27,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("inbox.api.urls")),
+    path("api/webhooks/", include("webhooks.api.urls")),
     path("api/", include("notifications.api.urls")),
+    path("api/", include("inbox.api.push_urls")),
+    path("inbox/", include("inbox.urls")),
     path("healthz", health, name="health"),
+    path("hooks/", include("notifications.hooks.urls")),
+    path("post/", include("notifications.relay.urls")),
 ]

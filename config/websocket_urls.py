@@ -2,4 +2,12 @@
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from inbox.consumers.inbox import InboxConsumer
+from inbox.consumers.push import PushConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/inbox/", InboxConsumer.as_asgi()),
+    path("ws/push/", PushConsumer.as_asgi()),
+]

@@ -22,6 +22,14 @@ from notifications.providers.base import (
 
 REGISTRY: dict[str, str] = {
     "email": "notifications.providers.email.EmailProvider",
+    "sms": "notifications.providers.sms.SmsProvider",
+    "matrix": "notifications.providers.matrix.MatrixProvider",
+    "mattermost": "notifications.providers.mattermost.MattermostProvider",
+    "slack": "notifications.providers.slack.SlackProvider",
+    "teams": "notifications.providers.teams.TeamsProvider",
+    "apprise": "notifications.providers.apprise.AppriseProvider",
+    "webhook": "notifications.providers.webhook.WebhookProvider",
+    "inapp": "notifications.providers.inapp.InAppProvider",
 }
 
 

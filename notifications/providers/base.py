@@ -60,6 +60,22 @@ class Provider:
         """
         return None
 
+    def retry_delay(self, *, attempts: int, retry_after: float | None) -> float | None:
+        """Seconds to wait after a transient failure, or None to give up (the delivery fails).
+
+        ``attempts`` counts the attempts made so far, the failed one included;
+        ``retry_after`` is the ``TransientError``'s. The default is the core's
+        exponential backoff (``DELIVERY_RETRY_*``) up to ``DELIVERY_MAX_ATTEMPTS``
+        attempts; a channel with a retry schedule of its own overrides this.
+        """
+        from django.conf import settings
+
+        from notifications.services.deliveries import retry_delay
+
+        if attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+            return None
+        return retry_delay(attempts=attempts, retry_after=retry_after)
+
     def is_configured(self) -> bool:
         """Return False when server-level settings for this channel are missing."""
         return True
@@ -68,6 +84,17 @@ class Provider:
     def batch(self) -> Iterator[None]:
         """Wrap a batch of sends (e.g. to reuse one SMTP connection); default does nothing."""
         yield
+
+    #: Whether ``send_bulk`` is implemented; the pipeline then hands over whole batches.
+    sends_in_bulk: bool = False
+
+    def send_bulk(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
+        """Send many deliveries in one go (e.g. one INSERT for all inbox rows).
+
+        Return ``{delivery.pk: SendResult or the ProviderError for that delivery}``
+        with an entry for every delivery; called inside a transaction.
+        """
+        raise NotImplementedError
 
     def send(self, delivery: Delivery) -> SendResult:
         """Send ``delivery``; return a ``SendResult`` or raise ``TransientError`` / ``PermanentError``."""

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, SkipReason
-from notifications.providers import PermanentError, TransientError, provider_for
+from notifications.providers import PermanentError, Provider, TransientError, provider_for
 from notifications.services.rendering import delivery_render
 from notifications.templating import TemplateProblem
 
@@ -82,12 +82,15 @@ def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def _fail_or_retry(delivery: Delivery, error: str, retry_after: float | None) -> None:
-    if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+def _fail_or_retry(delivery: Delivery, error: str, retry_after: float | None,
+                   provider: Provider | None = None) -> None:
+    # The channel decides how long to wait and when to give up (webhooks keep their own schedule).
+    provider = provider or provider_for(delivery.channel) or Provider()
+    delay = provider.retry_delay(attempts=delivery.attempts, retry_after=retry_after)
+    if delay is None:
         _finish(delivery, status=DeliveryStatus.FAILED,
                 last_error=f"{error} (gave up after {delivery.attempts} attempts)")
         return
-    delay = retry_delay(attempts=delivery.attempts, retry_after=retry_after)
     _finish(delivery, status=DeliveryStatus.QUEUED, last_error=error, enqueued_at=None,
             next_attempt_at=timezone.now() + timedelta(seconds=delay))
 
@@ -126,7 +129,7 @@ def delivery_send(*, delivery_id, provider=None) -> None:
         result = provider.send(delivery)
     except TransientError as exc:
         _record(attempt, Outcome.TRANSIENT, str(exc))
-        _fail_or_retry(delivery, str(exc), exc.retry_after)
+        _fail_or_retry(delivery, str(exc), exc.retry_after, provider)
     except PermanentError as exc:
         _record(attempt, Outcome.PERMANENT, str(exc))
         _finish(delivery, status=DeliveryStatus.FAILED, last_error=str(exc))
@@ -135,7 +138,7 @@ def delivery_send(*, delivery_id, provider=None) -> None:
                          delivery.channel, delivery.pk)
         error = f"Unexpected {type(exc).__name__} in the {delivery.channel} provider."
         _record(attempt, Outcome.TRANSIENT, error)
-        _fail_or_retry(delivery, error, None)
+        _fail_or_retry(delivery, error, None, provider)
     else:
         _record(attempt, Outcome.SENT, provider_id=result.provider_message_id)
         status = DeliveryStatus.DELIVERED if result.delivered else DeliveryStatus.SENT
@@ -156,6 +159,11 @@ def deliveries_send(*, delivery_ids: list) -> None:
         if provider is None:
             for pk in ids:
                 delivery_send(delivery_id=pk)
+            continue
+        if provider.sends_in_bulk and provider.is_configured():
+            from notifications.services.bulk_sending import deliveries_send_bulk
+
+            deliveries_send_bulk(provider=provider, delivery_ids=ids)
             continue
         with provider.batch():
             for pk in ids:

@@ -43,6 +43,11 @@ EMAIL_TEMPLATE = {
     "html_body": "<p>" + _GREETING + "</p>\n<p>your order <strong>{{ data.order_id }}</strong> "
                  "is on its way with {{ data.carrier }}.</p>\n",
 }
+INAPP_TEMPLATE = {
+    "inapp_title": "Order {{ data.order_id }} has shipped",
+    "inapp_body": "On its way with {{ data.carrier }}.",
+    "action_url": "/orders/{{ data.order_id }}",
+}
 
 
 @dataclass
@@ -113,20 +118,23 @@ def _group(*, subscriber: Subscriber, result: DemoResult) -> RecipientGroup:
 
 def _rule(*, group: RecipientGroup, category: Category, result: DemoResult) -> None:
     rule, created = Rule.objects.get_or_create(name=RULE_NAME, defaults={
-        "description": "E-mail the customer and #admins when an order ships.",
-        "event_type": EVENT_TYPE, "category": category, "channels": ["email"],
+        "description": "Tell the customer (e-mail, inbox), #admins and the demo application's "
+                       "webhook endpoints when an order ships.",
+        "event_type": EVENT_TYPE, "category": category, "channels": ["email", "inapp", "webhook"],
         "audience": "both", "sample_data": SAMPLE_DATA})
     if created:
         rule.groups.add(group)
     result.note(created, f"rule {RULE_NAME!r}")
-    if rule.templates.filter(channel="email", locale="").exists():
-        result.note(False, "e-mail template")
-        return
-    template = MessageTemplate(rule=rule, channel="email", locale="", **EMAIL_TEMPLATE)
-    # Renders the template against the sample data, so a broken demo fails loudly here.
-    template.full_clean()
-    template.save()
-    result.note(True, "e-mail template")
+    for channel, fields, label in (("email", EMAIL_TEMPLATE, "e-mail template"),
+                                   ("inapp", INAPP_TEMPLATE, "in-app template")):
+        if rule.templates.filter(channel=channel, locale="").exists():
+            result.note(False, label)
+            continue
+        template = MessageTemplate(rule=rule, channel=channel, locale="", **fields)
+        # Renders the template against the sample data, so a broken demo fails loudly here.
+        template.full_clean()
+        template.save()
+        result.note(True, label)
 
 
 def demo_load(*, admin_password: str) -> DemoResult:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from inbox.services.gating import deliveries_gate
 from notifications.models import Delivery, DeliveryStatus, Event, EventStatus, SkipReason
 from notifications.providers import provider_for
 from notifications.selectors.audience import Recipient, audience_resolve
@@ -78,11 +79,14 @@ def event_process(*, event_id) -> Event | None:
                                     recipient_key=key) for key, address in endpoints]
         if not people_channels:
             continue
+        for_rule = []
         for recipient in audience_resolve(event=event, rule=rule):
             for channel in people_channels:
                 delivery = _delivery_for(event, rule, recipient, channel)
                 if delivery is not None:
-                    deliveries.append(delivery)
+                    for_rule.append(delivery)
+        deliveries_gate(deliveries=for_rule, rule=rule, now=timezone.now())
+        deliveries += for_rule
 
     with transaction.atomic():
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=500)

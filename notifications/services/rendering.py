@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifications.models import Delivery, Subscriber
+from notifications.models import Channel, Delivery, Subscriber
 from notifications.selectors.rules import template_for
 from notifications.templating import TemplateProblem, render_fields
 
@@ -24,13 +24,33 @@ def delivery_context(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def delivery_render(delivery: Delivery) -> dict[str, str]:
-    """Render the closest template for the delivery; raise ``TemplateProblem`` when impossible."""
+def _template(delivery: Delivery, locale: str):
+    # A channel without words of its own borrows the e-mail template's (its
+    # subject and text), so adding "inapp" or "sms" to a rule needs no new template.
+    for channel in dict.fromkeys([delivery.channel, Channel.EMAIL]):
+        template = template_for(rule=delivery.rule, event_type=delivery.event.event_type,
+                                channel=channel, locale=locale)
+        if template is not None:
+            return template
+    return None
+
+
+def delivery_render(delivery: Delivery, *, templates: dict | None = None) -> dict[str, str]:
+    """Render the closest template for the delivery; raise ``TemplateProblem`` when impossible.
+
+    ``templates`` is a per-batch memo, so a broadcast looks each template up once.
+    """
     locale = delivery.subscriber.locale if delivery.subscriber else ""
-    template = template_for(rule=delivery.rule, event_type=delivery.event.event_type,
-                            channel=delivery.channel, locale=locale)
+    key = (delivery.rule_id, delivery.event.event_type, delivery.channel, locale)
+    if templates is None:
+        template = _template(delivery, locale)
+    else:
+        if key not in templates:
+            templates[key] = _template(delivery, locale)
+        template = templates[key]
     if template is None:
-        raise TemplateProblem(f"No {delivery.channel} template for this rule or event type.")
+        raise TemplateProblem(f"No {delivery.channel} (or e-mail) template for this rule "
+                              "or event type.")
     try:
         return render_fields(template.sources(), delivery_context(delivery),
                              html_fields=template.HTML_FIELDS)

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, EventStatus
+from notifications.providers import Provider, provider_for
 from notifications.services.deliveries import deliveries_enqueue_pending
 
 logger = logging.getLogger(__name__)
@@ -43,13 +44,15 @@ def deliveries_recover_expired_leases() -> int:
     """Return deliveries whose worker died mid-send to the queue (or fail them when spent)."""
     now = timezone.now()
     expired = list(Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
-                   .values_list("pk", "attempts"))
+                   .values_list("pk", "attempts", "channel"))
     error = "The worker stopped before the send finished (lease expired)."
-    for pk, attempts in expired:
+    for pk, attempts, channel in expired:
         DeliveryAttempt.objects.filter(delivery_id=pk, outcome=DeliveryAttempt.Outcome.PENDING
                                        ).update(outcome=DeliveryAttempt.Outcome.TRANSIENT,
                                                 finished_at=now, error=error)
-        spent = attempts >= settings.DELIVERY_MAX_ATTEMPTS
+        # The channel's own retry policy decides (webhooks retry for days, on a schedule).
+        provider = provider_for(channel) or Provider()
+        spent = provider.retry_delay(attempts=attempts, retry_after=None) is None
         Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, lease_expires_at__lt=now
                                 ).update(
             status=DeliveryStatus.FAILED if spent else DeliveryStatus.QUEUED,

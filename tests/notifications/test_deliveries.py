@@ -147,3 +147,21 @@ def test_a_batch_shares_one_smtp_session(smtp_server, django_capture_on_commit_c
                      data={"order_id": 1})
     assert len(smtp_server.messages) == 5
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_lease_recovery_follows_the_channels_own_retry_policy(settings, one_email):
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    delivery = one_email()
+    expired = timezone.now() - timedelta(seconds=1)
+    # E-mail uses the core policy: a third attempt lost mid-send is the last one.
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, attempts=3,
+                                                   lease_expires_at=expired)
+    from notifications.services.sweeper import deliveries_recover_expired_leases
+
+    deliveries_recover_expired_leases()
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.FAILED
+    # Webhooks retry on their own schedule (ten attempts), whatever DELIVERY_MAX_ATTEMPTS says.
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, channel="webhook",
+                                                   lease_expires_at=expired)
+    deliveries_recover_expired_leases()
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.QUEUED

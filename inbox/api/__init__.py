@@ -1,0 +1,1 @@
+"""REST API of the inbox: end users' notifications and preferences, and the push-server-compatible paths."""

@@ -1,0 +1,170 @@
+"""The push-server-compatible HTTP API: register a user's connection, push to it, status probes.
+
+Backends written for an existing push server call these paths unchanged:
+``PUT /api/{userId}/register?connectionId=…`` and ``POST /api/{userId}/push``
+with the API key in ``X-AUTH-TOKEN``, plus the unauthenticated
+``GET /api/status/ping`` and ``GET /api/status/info``. The browser side is
+``inbox.consumers.push``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import tomllib
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inbox.services.push import PUSH_ID_MAX_LENGTH, push_connection_register, push_send
+from notifications.api.authentication import ApiClient
+from notifications.models import ApiKey
+from notifications.services.api_keys import api_key_authenticate
+
+TOKEN_HEADER = "X-AUTH-TOKEN"  # noqa: S105 — a header name, not a secret
+PUSH_SCOPE = "push"
+
+
+class PushTokenAuthentication(authentication.BaseAuthentication):
+    """The API key in ``X-AUTH-TOKEN``, as push-server clients send it; same principal as Bearer keys."""
+
+    def authenticate(self, request: Request) -> tuple[ApiClient, ApiKey]:
+        secret = request.headers.get(TOKEN_HEADER, "").strip()
+        if not secret:
+            raise exceptions.NotAuthenticated(
+                f"Send an API key with the '{PUSH_SCOPE}' scope in the {TOKEN_HEADER} header.")
+        api_key = api_key_authenticate(secret=secret)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("The API key is unknown or has been revoked.")
+        return ApiClient(api_key=api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        # Without a challenge DRF turns a failed authentication into 403; clients expect 401.
+        return f'{TOKEN_HEADER} realm="clarion"'
+
+
+class PushTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "inbox.api.push.PushTokenAuthentication"
+    name = "pushToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": TOKEN_HEADER,
+                "description": f"A Clarion API key with the '{PUSH_SCOPE}' scope."}
+
+
+class _PushIdField(serializers.CharField):
+    # Ids are opaque: the browser must present exactly what the backend registered.
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=PUSH_ID_MAX_LENGTH, trim_whitespace=False, **kwargs)
+
+
+class UserIdSerializer(serializers.Serializer):
+    userId = _PushIdField()  # noqa: N815 — the push-server clients' spelling
+
+
+class RegisterSerializer(UserIdSerializer):
+    connectionId = _PushIdField()  # noqa: N815
+
+
+class RegisteredSerializer(serializers.Serializer):
+    userId = serializers.CharField()  # noqa: N815
+    connectionId = serializers.CharField()  # noqa: N815
+
+
+class PushMessageSerializer(serializers.Serializer):
+    message = serializers.JSONField(help_text="Any JSON; commonly {\"title\", \"body\", \"params\"}.")
+
+
+class PushResultSerializer(serializers.Serializer):
+    registered_connections = serializers.IntegerField(
+        help_text="How many connections are registered for the user (each open one receives it).")
+
+
+class _PushApiView(APIView):
+    # Permissions stay the project default (HasScope), which reads ``required_scopes``.
+    authentication_classes = [PushTokenAuthentication]
+
+
+class PushRegisterView(_PushApiView):
+    """Register a connection id for one of the Application's users."""
+
+    required_scopes = {"PUT": PUSH_SCOPE}
+
+    @extend_schema(
+        operation_id="push_register", tags=["push"],
+        parameters=[OpenApiParameter("connectionId", str, OpenApiParameter.QUERY, required=True,
+                                     description="The random id the backend hands to the browser.")],
+        request=None,
+        responses={200: RegisteredSerializer},
+    )
+    def put(self, request: Request, user_id: str) -> Response:
+        given = {"userId": user_id}
+        if "connectionId" in request.query_params:  # absent → "required", not "may not be null"
+            given["connectionId"] = request.query_params["connectionId"]
+        ids = RegisterSerializer(data=given)
+        ids.is_valid(raise_exception=True)
+        connection = push_connection_register(
+            application=request.user.application, user_id=ids.validated_data["userId"],
+            connection_id=ids.validated_data["connectionId"])
+        return Response({"userId": connection.user_id, "connectionId": connection.connection_id})
+
+
+class PushSendView(_PushApiView):
+    """Push a message to every registered session of one of the Application's users."""
+
+    required_scopes = {"POST": PUSH_SCOPE}
+
+    @extend_schema(operation_id="push_send", tags=["push"], request=PushMessageSerializer,
+                   responses={200: PushResultSerializer})
+    def post(self, request: Request, user_id: str) -> Response:
+        UserIdSerializer(data={"userId": user_id}).is_valid(raise_exception=True)
+        body = PushMessageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        registered = push_send(application=request.user.application, user_id=user_id,
+                               message=body.validated_data["message"])
+        return Response({"registered_connections": registered})
+
+
+@functools.cache
+def clarion_version() -> str:
+    """The installed distribution's version, else the source tree's pyproject.toml."""
+    try:
+        return importlib.metadata.version("clarion")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:  # running from a checkout (``make run``): the package is not installed
+        with open(settings.BASE_DIR / "pyproject.toml", "rb") as project:
+            return str(tomllib.load(project)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+class StatusPingView(APIView):
+    """Liveness probe of the push-server API: answers ``pong``."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(operation_id="push_status_ping", tags=["push"],
+                   responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse("pong", content_type="text/plain; charset=utf-8")
+
+
+class StatusInfoView(APIView):
+    """Name and version of the server, as push-server clients ask for them."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(operation_id="push_status_info", tags=["push"], responses={200: inline_serializer(
+        "PushStatusInfo", {"name": serializers.CharField(), "version": serializers.CharField()})})
+    def get(self, request: Request) -> Response:
+        return Response({"name": "Clarion", "version": clarion_version()})

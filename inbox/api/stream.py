@@ -1,0 +1,151 @@
+"""The inbox stream for clients that cannot hold a WebSocket: Server-Sent Events and long-polling.
+
+Both carry exactly the messages the WebSocket carries (``notification.created``,
+``notification.read``, ``notification.deleted``, ``notifications.all_read``).
+A client names the last notification id it saw (``Last-Event-ID`` for SSE,
+``?after=`` for long-polling) and first receives what it missed. The session
+listens on the subscriber's channel-layer group before reading the database,
+so nothing that happens in between is lost (a client may see an item twice;
+ids make that harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+
+from inbox.auth import bearer_token, subscriber_for_user
+from inbox.selectors import notification_as_dict, notifications_after, unread_count
+from inbox.services.live import subscriber_group
+from inbox.services.tokens import inbox_token_subscriber
+from notifications.models import Subscriber
+
+
+async def _subscriber(request: HttpRequest) -> Subscriber | None:
+    token = request.GET.get("token") or bearer_token(request.headers.get("Authorization", ""))
+    if token:
+        return await database_sync_to_async(inbox_token_subscriber)(token=token)
+    user = await request.auser()
+    return await database_sync_to_async(subscriber_for_user)(user)
+
+
+def _unauthorized() -> JsonResponse:
+    return JsonResponse({"detail": "Log in, or pass an inbox token as ?token=."}, status=401)
+
+
+def _cursor(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@database_sync_to_async
+def _missed(subscriber_id: int, after: int) -> list[dict]:
+    return [{"type": "notification.created", "notification": notification_as_dict(n),
+             "unread_count": None} for n in notifications_after(subscriber_id=subscriber_id,
+                                                                after_id=after)]
+
+
+@database_sync_to_async
+def _unread(subscriber_id: int) -> int:
+    return unread_count(subscriber_id=subscriber_id)
+
+
+class _Listener:
+    """A private channel in the subscriber's group, for one request's lifetime."""
+
+    def __init__(self, subscriber_id: int):
+        self.layer = get_channel_layer()
+        self.group = subscriber_group(subscriber_id)
+        self.channel = ""
+
+    async def __aenter__(self) -> _Listener:
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.layer.group_discard(self.group, self.channel)
+
+    async def next(self, timeout: float) -> dict | None:
+        try:
+            message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+        except TimeoutError:
+            return None
+        return message.get("payload")
+
+
+def _sse(payload: dict) -> str:
+    event_id = payload.get("notification", {}).get("id") if payload.get("notification") else None
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {payload['type']}\ndata: {json.dumps(payload)}\n\n"
+
+
+async def sse_stream(request: HttpRequest):
+    """``GET /api/notifications/stream`` — an ``EventSource`` endpoint."""
+    subscriber = await _subscriber(request)
+    if subscriber is None:
+        return _unauthorized()
+    after = _cursor(request.headers.get("Last-Event-ID") or request.GET.get("last_id"))
+
+    async def events() -> AsyncIterator[str]:
+        async with _Listener(subscriber.pk) as listener:
+            yield "retry: 3000\n\n"
+            count = await _unread(subscriber.pk)
+            yield _sse({"type": "hello", "unread_count": count})
+            if after is not None:
+                for payload in await _missed(subscriber.pk, after):
+                    payload["unread_count"] = count
+                    yield _sse(payload)
+            while True:
+                payload = await listener.next(settings.INBOX_SSE_KEEPALIVE_SECONDS)
+                # A comment line keeps proxies from closing an idle stream.
+                yield _sse(payload) if payload else ": keep-alive\n\n"
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
+    return response
+
+
+async def long_poll(request: HttpRequest):
+    """``GET /api/notifications/poll?after=<id>&timeout=<s>`` — waits until something happens.
+
+    Answers ``{"events": [...], "last_id": N}``; ``last_id`` is the cursor for the
+    next call. Without ``after`` it answers at once with the current cursor.
+    """
+    subscriber = await _subscriber(request)
+    if subscriber is None:
+        return _unauthorized()
+    after = _cursor(request.GET.get("after"))
+    try:
+        timeout = min(float(request.GET.get("timeout", settings.INBOX_LONG_POLL_SECONDS)),
+                      settings.INBOX_LONG_POLL_SECONDS)
+    except ValueError:
+        return JsonResponse({"timeout": ["Must be a number of seconds."]}, status=400)
+    async with _Listener(subscriber.pk) as listener:
+        events = await _missed(subscriber.pk, after) if after is not None else []
+        if after is not None and not events:
+            first = await listener.next(max(timeout, 0))
+            events = [first] if first else []
+            while first and (more := await listener.next(0.05)):
+                events.append(more)
+    count = await _unread(subscriber.pk)
+    for event in events:
+        if event.get("unread_count") is None:
+            event["unread_count"] = count
+    ids = [e["notification"]["id"] for e in events if e.get("notification")]
+    last_id = max([after or 0, *ids]) if after is not None else await _latest_id(subscriber.pk)
+    return JsonResponse({"events": events, "last_id": last_id, "unread_count": count})
+
+
+@database_sync_to_async
+def _latest_id(subscriber_id: int) -> int:
+    from inbox.models import Notification
+
+    latest = Notification.objects.filter(subscriber_id=subscriber_id).order_by("-id").first()
+    return latest.pk if latest else 0

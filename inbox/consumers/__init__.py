@@ -1,0 +1,1 @@
+"""WebSocket consumers: the inbox stream and push-server-compatible sessions."""

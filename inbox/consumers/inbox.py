@@ -1,0 +1,84 @@
+"""``/ws/inbox/``: a subscriber's live inbox over WebSocket.
+
+Authenticated by the session (a user linked to a subscriber) or ``?token=``
+(an inbox token). Every socket of a subscriber joins one group, so each open
+tab and device receives ``notification.created`` (with the new unread count),
+``notification.read``, ``notification.deleted`` and ``notifications.all_read``.
+A client reconnecting with ``?last_id=N`` first receives what it missed.
+Refusals are explicit: the socket is accepted, told why, and closed with 4401.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from inbox.auth import subscriber_for_user
+from inbox.selectors import notification_as_dict, notifications_after, unread_count
+from inbox.services.live import subscriber_group
+from inbox.services.tokens import inbox_token_subscriber
+
+UNAUTHENTICATED = 4401
+
+
+@database_sync_to_async
+def _authenticate(scope) -> object | None:
+    query = parse_qs(scope.get("query_string", b"").decode())
+    token = (query.get("token") or [""])[0]
+    if token:
+        return inbox_token_subscriber(token=token)
+    return subscriber_for_user(scope.get("user"))
+
+
+@database_sync_to_async
+def _catch_up(subscriber_id: int, after: int) -> tuple[int, list[dict]]:
+    count = unread_count(subscriber_id=subscriber_id)
+    missed = notifications_after(subscriber_id=subscriber_id, after_id=after)
+    return count, [notification_as_dict(n) for n in missed]
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    group = ""
+
+    async def connect(self) -> None:
+        subscriber = await _authenticate(self.scope)
+        await self.accept()
+        if subscriber is None:
+            await self.send_json({"type": "error", "error": "unauthenticated",
+                                  "detail": "Log in, or connect with ?token=<inbox token>."})
+            await self.close(code=UNAUTHENTICATED)
+            return
+        self.group = subscriber_group(subscriber.pk)
+        # Join before reading what was missed, so nothing falls in between.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        last_id = (query.get("last_id") or [""])[0]
+        after = int(last_id) if last_id.isdigit() else None
+        count, missed = await _catch_up(subscriber.pk, after if after is not None else 2**62)
+        await self.send_json({"type": "hello", "subscriber": subscriber.external_id,
+                              "unread_count": count})
+        for notification in missed:
+            await self.send_json({"type": "notification.created", "notification": notification,
+                                  "unread_count": count, "catch_up": True})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None  # answered below rather than dropping the connection
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "error": "unsupported message"})
+
+    async def live_message(self, event: dict) -> None:
+        await self.send_json(event["payload"])

@@ -1,0 +1,51 @@
+"""Reads for the inbox: visible notifications, catch-up after an id, unread counts."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from inbox.models import Notification
+
+CATCH_UP_LIMIT = 100
+
+
+def notifications_visible(*, subscriber_id: int) -> QuerySet[Notification]:
+    """The subscriber's inbox (not deleted), newest first."""
+    return (Notification.objects.filter(subscriber_id=subscriber_id, deleted_at__isnull=True)
+            .select_related("category").order_by("-id"))
+
+
+def notifications_after(*, subscriber_id: int, after_id: int,
+                        limit: int = CATCH_UP_LIMIT) -> list[Notification]:
+    """What a client that last saw ``after_id`` missed, oldest first (at most ``limit``)."""
+    missed = notifications_visible(subscriber_id=subscriber_id).filter(id__gt=after_id)
+    return list(reversed(missed[:limit]))
+
+
+def unread_count(*, subscriber_id: int) -> int:
+    return Notification.objects.filter(subscriber_id=subscriber_id, read_at__isnull=True,
+                                       deleted_at__isnull=True).count()
+
+
+def unread_counts(*, subscriber_ids: set[int]) -> dict[int, int]:
+    """Unread counts for many subscribers in one query (for a broadcast)."""
+    rows = (Notification.objects.filter(subscriber_id__in=subscriber_ids, read_at__isnull=True,
+                                        deleted_at__isnull=True)
+            .values("subscriber_id").annotate(n=Count("id")))
+    counts = {row["subscriber_id"]: row["n"] for row in rows}
+    return {sid: counts.get(sid, 0) for sid in subscriber_ids}
+
+
+def notification_as_dict(notification: Notification) -> dict[str, object]:
+    """The shape every client sees, over REST, WebSocket, SSE and long-poll alike."""
+    return {
+        "id": notification.pk,
+        "title": notification.title,
+        "body": notification.body,
+        "action_url": notification.action_url,
+        "level": notification.level,
+        "category": notification.category.key if notification.category_id else None,
+        "data": notification.data,
+        "created_at": notification.created_at.isoformat(),
+        "read_at": notification.read_at.isoformat() if notification.read_at else None,
+    }

@@ -1,0 +1,1 @@
+"""Writes for the inbox: notifications, preferences, live pushes."""

@@ -1,0 +1,88 @@
+"""Changing inbox notifications — read, read all, delete, test — and telling every open tab.
+
+Each change is one UPDATE scoped to the caller's own subscriber; ids that are
+not theirs make the whole call fail with nothing touched. The live message
+(with the new unread count) goes out after commit.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from inbox.models import Notification
+from inbox.selectors import notification_as_dict, unread_count, unread_counts
+from inbox.services.live import group_send_on_commit, subscriber_group
+from notifications.models import Subscriber
+
+TEST_EVENT_TYPE = "clarion.inbox.test"
+
+
+class NotificationsNotFound(Exception):
+    """Some of the given ids are not this subscriber's notifications."""
+
+    def __init__(self, missing: list[int]):
+        super().__init__(f"Not found: {missing}")
+        self.missing = missing
+
+
+def _owned(subscriber_id: int, ids: list[int]):
+    visible = Notification.objects.filter(subscriber_id=subscriber_id, deleted_at__isnull=True,
+                                          id__in=ids)
+    found = set(visible.values_list("id", flat=True))
+    missing = sorted(set(ids) - found)
+    if missing:
+        raise NotificationsNotFound(missing)
+    return visible
+
+
+def notifications_push_created(notifications: list[Notification]) -> None:
+    """Tell each subscriber's sessions about new rows (one unread-count query for all)."""
+    counts = unread_counts(subscriber_ids={n.subscriber_id for n in notifications})
+    for notification in notifications:
+        group_send_on_commit(subscriber_group(notification.subscriber_id), {
+            "type": "notification.created",
+            "notification": notification_as_dict(notification),
+            "unread_count": counts[notification.subscriber_id],
+        })
+
+
+@transaction.atomic
+def notifications_mark_read(*, subscriber_id: int, ids: list[int]) -> int:
+    """Mark the caller's ``ids`` read; return how many changed state."""
+    changed = _owned(subscriber_id, ids).filter(read_at__isnull=True).update(
+        read_at=timezone.now())
+    group_send_on_commit(subscriber_group(subscriber_id), {
+        "type": "notification.read", "ids": sorted(set(ids)),
+        "unread_count": unread_count(subscriber_id=subscriber_id)})
+    return changed
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, subscriber_id: int) -> int:
+    changed = Notification.objects.filter(subscriber_id=subscriber_id, read_at__isnull=True,
+                                          deleted_at__isnull=True).update(read_at=timezone.now())
+    group_send_on_commit(subscriber_group(subscriber_id), {
+        "type": "notifications.all_read", "unread_count": 0})
+    return changed
+
+
+@transaction.atomic
+def notifications_delete(*, subscriber_id: int, ids: list[int]) -> int:
+    """Delete (hide) the caller's ``ids``; deleted rows never come back in lists or catch-up."""
+    changed = _owned(subscriber_id, ids).update(deleted_at=timezone.now())
+    group_send_on_commit(subscriber_group(subscriber_id), {
+        "type": "notification.deleted", "ids": sorted(set(ids)),
+        "unread_count": unread_count(subscriber_id=subscriber_id)})
+    return changed
+
+
+def notification_send_test(*, subscriber: Subscriber):
+    """Send the caller a test notification through the real pipeline; return the event."""
+    from inbox.services.system_rules import test_rule_ensure
+    from notifications.services.events import event_ingest
+
+    test_rule_ensure()
+    event, _ = event_ingest(event_type=TEST_EVENT_TYPE, recipients=[subscriber.external_id],
+                            data={"sent_at": timezone.now().isoformat()})
+    return event

@@ -1,0 +1,110 @@
+"""Writes for the push-server-compatible API: registering connections, pushing, expiring.
+
+A backend registers a random connection id for one of its users; the browser
+that was handed that id presents it on ``/ws/push/`` and joins the user's
+group. A push is one ``group_send`` to that group, so every registered session
+of the user receives it. Registrations belong to an Application: the same user
+id under another Application is another user.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from inbox.models import PushConnection
+from inbox.services.live import group_send_on_commit, push_user_group
+from notifications.models import Application
+
+#: Longest user id / connection id accepted (the model columns' size).
+PUSH_ID_MAX_LENGTH = PushConnection._meta.get_field("connection_id").max_length
+
+#: A registration not used by a browser for this long is deleted by ``push_connections_expire``.
+PUSH_CONNECTION_MAX_IDLE = timedelta(days=30)
+
+#: The frame every registered session receives for one push.
+PUSH_FRAME_TYPE = "push"
+
+
+def _validate_ids(*, user_id: str, connection_id: str) -> None:
+    errors: dict[str, list[str]] = {}
+    for field, value in (("user_id", user_id), ("connection_id", connection_id)):
+        if not isinstance(value, str) or not value:
+            errors[field] = ["Must be a non-empty string."]
+        elif len(value) > PUSH_ID_MAX_LENGTH:
+            errors[field] = [f"Must be at most {PUSH_ID_MAX_LENGTH} characters."]
+        elif "\x00" in value:
+            # PostgreSQL refuses NUL in text columns; refuse it here as a 400, not a 500.
+            errors[field] = ["Must not contain NUL characters."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def push_connection_register(*, application: Application, user_id: str,
+                             connection_id: str) -> PushConnection:
+    """Register ``connection_id`` as a session of ``user_id``; registering it again is harmless.
+
+    Raise ``ValidationError`` (keyed ``user_id`` / ``connection_id``) for an
+    empty or over-long id. Registering refreshes ``last_seen_at`` so a
+    registration the backend keeps renewing never expires.
+    """
+    _validate_ids(user_id=user_id, connection_id=connection_id)
+    connection, _ = PushConnection.objects.update_or_create(
+        application=application, user_id=user_id, connection_id=connection_id,
+        defaults={"last_seen_at": timezone.now()})
+    return connection
+
+
+def push_connection_seen(*, user_id: str, connection_id: str) -> list[int]:
+    """Mark the registrations of (user_id, connection_id) as used; return their Application ids.
+
+    Called when a browser presents the pair. The browser does not say which
+    Application it belongs to, so every active Application that registered the
+    pair is returned; each of them authorised whoever holds it. An empty list
+    means the pair is unknown and the browser must receive nothing.
+    """
+    try:
+        _validate_ids(user_id=user_id, connection_id=connection_id)
+    except ValidationError:
+        return []
+    registrations = PushConnection.objects.filter(
+        user_id=user_id, connection_id=connection_id, application__is_active=True)
+    application_ids = sorted(set(registrations.values_list("application_id", flat=True)))
+    if application_ids:
+        registrations.update(last_seen_at=timezone.now())
+    return application_ids
+
+
+def push_send(*, application: Application, user_id: str, message: Any) -> int:
+    """Send ``message`` to every registered session of ``user_id``; return how many are registered.
+
+    The count is of registrations, not of open sockets: the channel layer cannot
+    tell how many browsers are listening. Nothing is stored, so there is no
+    write to wait for; ``group_send_on_commit`` still is the right door because
+    Django runs the callback at once when no transaction is open (the API view),
+    and defers it when a caller pushes from inside a transaction that may roll
+    back.
+    """
+    registered = PushConnection.objects.filter(application=application, user_id=user_id).count()
+    if registered:
+        group_send_on_commit(push_user_group(application.pk, user_id),
+                             {"type": PUSH_FRAME_TYPE, "message": message})
+    return registered
+
+
+def push_connections_expire(*, older_than: timedelta = PUSH_CONNECTION_MAX_IDLE) -> int:
+    """Delete registrations neither renewed nor used by a browser for ``older_than``; return how many.
+
+    Backends register a fresh connection id per page load and never unregister,
+    so without this the table only grows. Runs daily (``inbox.expire_push_connections``,
+    registered in ``inbox/migrations/0002_periodic_tasks.py``).
+    """
+    cutoff = timezone.now() - older_than
+    stale = PushConnection.objects.filter(
+        Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, created_at__lt=cutoff))
+    deleted, _ = stale.delete()
+    return deleted
