@@ -1,0 +1,1 @@
+"""REST API for webhook endpoint configurations, their logs and actions."""

@@ -1,0 +1,1 @@
+"""Writes of the webhooks app: endpoints and secrets, signing, sending, retries, health."""
