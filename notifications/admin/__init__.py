@@ -11,8 +11,10 @@ from __future__ import annotations
 from notifications.admin import (  # noqa: F401 — imported for their registrations
     applications,
     audience,
+    channels,
     deliveries,
     events,
     message_templates,
+    relay,
     rules,
 )

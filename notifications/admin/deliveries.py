@@ -38,7 +38,7 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("id", "event_link", "rule_link", "subscriber_link", "channel",
                            "address", "recipient_key")}),
-        ("Status", {"fields": ("status", "skip_reason", "attempts", "last_error",
+        ("Status", {"fields": ("status", "skip_reason", "attempts", "last_error", "error_code",
                                "next_attempt_at", "lease_expires_at", "enqueued_at",
                                "provider_message_id")}),
         ("Content", {"fields": ("rendered_json",)}),
@@ -46,7 +46,7 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     )
     readonly_fields = ("id", "event_link", "rule_link", "subscriber_link", "channel", "address",
                        "recipient_key", "status", "skip_reason", "attempts", "last_error",
-                       "next_attempt_at", "lease_expires_at", "enqueued_at",
+                       "error_code", "next_attempt_at", "lease_expires_at", "enqueued_at",
                        "provider_message_id", "rendered_json", "created_at", "updated_at",
                        "sent_at")
     inlines = [DeliveryAttemptInline]

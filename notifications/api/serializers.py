@@ -46,7 +46,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         model = Delivery
         fields = ["id", "event", "rule", "subscriber", "channel", "address", "status",
                   "skip_reason", "attempts", "next_attempt_at", "provider_message_id",
-                  "last_error", "created_at", "updated_at", "sent_at"]
+                  "last_error", "error_code", "created_at", "updated_at", "sent_at"]
 
 
 class EventSerializer(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from notifications.http.addresses import Target, parse_url, resolve_checked
 from notifications.http.errors import (
     BadResponse,
     ConnectError,
+    DnsError,
     OutboundResponse,
     OutboundTimeout,
     TlsError,
@@ -42,20 +43,26 @@ def url_check(url: str) -> None:
 def outbound_request(method: str, url: str, *, headers: dict[str, str] | None = None,
                      body: bytes | None = None, json: object = None,
                      timeout: float | None = None,
-                     max_response_bytes: int = 64 * 1024) -> OutboundResponse:
+                     max_response_bytes: int = 64 * 1024,
+                     trusted: bool = False) -> OutboundResponse:
     """Send one request; return the response whatever its status (a 3xx included).
 
     ``json`` (when not None) is sent compact in UTF-8 as ``application/json`` unless the
     caller sets Content-Type; it excludes ``body``. ``timeout`` can only shorten
     ``settings.OUTBOUND_TOTAL_TIMEOUT``. Raise an ``OutboundError`` subclass when the call is
     refused or fails, ``ValueError`` for a malformed method or header (a caller's bug).
+
+    ``trusted=True`` is only for hosts the *operator* configured in the environment (a
+    Matrix homeserver, a Mattermost server), which may rightly live on a private network:
+    it skips the address policy and nothing else (no redirects, same deadline, capped read).
+    Never pass it for a URL that staff or integrators entered.
     """
     started = time.monotonic()
     total = float(settings.OUTBOUND_TOTAL_TIMEOUT)
     total = total if timeout is None else min(total, timeout)
     target = parse_url(url)
     payload, send_headers = _prepare(method, target, headers, body, json)
-    ips = resolve_checked(target)
+    ips = _resolve_unchecked(target) if trusted else resolve_checked(target)
     deadline = _Deadline(started + total)
     late = f"took longer than {total:g}s"
     if deadline.remaining() <= 0:
@@ -88,6 +95,19 @@ def outbound_request(method: str, url: str, *, headers: dict[str, str] | None = 
     return OutboundResponse(status=resp.status, body=data, truncated=truncated,
                             headers={name.lower(): resp.headers[name] for name in resp.headers},
                             elapsed_ms=int((time.monotonic() - started) * 1000), final_ip=ip)
+
+
+def _resolve_unchecked(target: Target) -> list[str]:
+    """Resolve an operator-configured host without judging its addresses."""
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DnsError(f"could not resolve {target.host}: "
+                       f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+    ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not ips:
+        raise DnsError(f"{target.host} has no addresses")
+    return ips
 
 
 def _prepare(method: str, target: Target, headers: dict[str, str] | None,

@@ -10,7 +10,9 @@ from notifications.models.choices import (
     SkipReason,
 )
 from notifications.models.events import Delivery, DeliveryAttempt, Event
+from notifications.models.relay import RelayChannel
 from notifications.models.rules import Category, MessageTemplate, Rule
+from notifications.models.targets import ChannelAdminPage, TargetSecret
 
 __all__ = [
     "ApiKey",
@@ -18,6 +20,7 @@ __all__ = [
     "Audience",
     "Category",
     "Channel",
+    "ChannelAdminPage",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryStatus",
@@ -26,7 +29,9 @@ __all__ = [
     "GroupTarget",
     "MessageTemplate",
     "RecipientGroup",
+    "RelayChannel",
     "Rule",
     "SkipReason",
     "Subscriber",
+    "TargetSecret",
 ]

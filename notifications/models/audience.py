@@ -53,10 +53,21 @@ class Subscriber(models.Model):
     def __str__(self) -> str:
         return self.external_id
 
+    def save(self, *args, **kwargs) -> None:
+        from notifications.services.targets import channel_addresses_protect
+
+        # Webhook and Apprise URLs are credentials: only their references are kept here.
+        self.channel_addresses = channel_addresses_protect(self.channel_addresses)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         unknown = set(self.channel_addresses or {}) - set(Channel.values)
         if unknown:
             raise ValidationError({"channel_addresses": f"Unknown channel(s): {sorted(unknown)}."})
+        from notifications.services.addresses import address_validate
+
+        for channel, address in (self.channel_addresses or {}).items():
+            address_validate(channel=channel, address=address, field="channel_addresses")
 
     def address_for(self, channel: str) -> str:
         """Return this subscriber's address on ``channel``, or '' when there is none."""
@@ -99,13 +110,28 @@ class RecipientGroup(models.Model):
         return self.name
 
 
+class GroupTargetQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for target in objs:
+            target.protect_address()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class GroupTarget(models.Model):
-    """An address on one channel that belongs to a group: a room, a list, a webhook URL."""
+    """An address on one channel that belongs to a group: a room, a list, a webhook URL.
+
+    A credential-bearing address (webhook or Apprise URL) is stored encrypted
+    elsewhere; ``address`` then holds its masked reference (see
+    ``notifications.services.targets``), which keeps the uniqueness below meaningful.
+    """
 
     group = models.ForeignKey(RecipientGroup, on_delete=models.CASCADE, related_name="targets")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     address = models.CharField(max_length=500)
     label = models.CharField(max_length=100, blank=True)
+
+    objects = GroupTargetQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -116,7 +142,18 @@ class GroupTarget(models.Model):
     def __str__(self) -> str:
         return f"{self.channel}:{self.label or self.address}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.protect_address()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         from notifications.services.addresses import address_validate
 
         address_validate(channel=self.channel, address=self.address, field="address")
+        # Compare references, not plain URLs, when the form checks uniqueness next.
+        self.protect_address()
+
+    def protect_address(self) -> None:
+        from notifications.services.targets import target_protect
+
+        self.address = target_protect(channel=self.channel, address=self.address)

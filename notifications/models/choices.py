@@ -29,6 +29,8 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
+    # The provider accepted the message but the carrier could not hand it over (SMS).
+    UNDELIVERED = "undelivered", "Undelivered"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
 

@@ -52,6 +52,13 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} ({self.id})"
 
+    def save(self, *args, **kwargs) -> None:
+        from notifications.services.targets import recipients_protect
+
+        # An inline webhook or Apprise URL in ``to`` is a credential: keep only its reference.
+        self.recipients = recipients_protect(self.recipients)
+        super().save(*args, **kwargs)
+
 
 class Delivery(models.Model):
     """One message to one recipient over one channel; never sent twice."""
@@ -67,7 +74,7 @@ class Delivery(models.Model):
     # "sub:<id>" for a subscriber, "<channel>:<address>" for a raw target; part
     # of the uniqueness that makes dispatching twice harmless.
     recipient_key = models.CharField(max_length=600)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices,
                               default=DeliveryStatus.QUEUED)
     skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -78,6 +85,8 @@ class Delivery(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
+    # The provider's own code for the last failure, when it gives one (Twilio's 30003, …).
+    error_code = models.CharField(max_length=32, blank=True)
     rendered = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -656,3 +656,55 @@ def test_every_error_has_its_machine_kind():
     assert kinds == {"InvalidUrl": "invalid_url", "BlockedAddress": "blocked", "DnsError": "dns",
                      "ConnectError": "connect", "TlsError": "tls", "OutboundTimeout": "timeout",
                      "BadResponse": "protocol"}
+
+
+# --- trusted calls: hosts the operator configured (Matrix homeserver, Mattermost) ----------
+
+
+def test_trusted_call_reaches_an_operator_host_on_loopback_without_an_allowlist(serve):
+    server = serve(reply(200, b"homeserver"))
+    url = f"http://127.0.0.1:{server.port}/_matrix/client/versions"
+    with pytest.raises(BlockedAddress):
+        outbound_request("GET", url)
+
+    response = outbound_request("GET", url, trusted=True)
+
+    assert response.body == b"homeserver" and response.final_ip == "127.0.0.1"
+    assert server.requests[0]["path"] == "/_matrix/client/versions"
+
+
+def test_trusted_call_still_does_not_follow_redirects(serve):
+    server = serve(reply(307, headers={"Location": "http://127.0.0.1:1/elsewhere"}))
+
+    response = outbound_request("PUT", f"http://127.0.0.1:{server.port}/x", json={},
+                                trusted=True)
+
+    assert response.status == 307 and len(server.requests) == 1
+
+
+def test_trusted_call_still_has_the_total_deadline(serve, outbound_settings):
+    outbound_settings.OUTBOUND_TOTAL_TIMEOUT = 1
+    release = threading.Event()
+
+    def never(handler):
+        release.wait(5)
+
+    server = serve(never)
+    try:
+        with pytest.raises(OutboundTimeout):
+            outbound_request("GET", f"http://127.0.0.1:{server.port}/", trusted=True)
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://user:pw@127.0.0.1/",
+                                 "gopher://127.0.0.1/"])
+def test_trusted_call_still_refuses_malformed_urls(connect_attempts, url):
+    with pytest.raises(InvalidUrl):
+        outbound_request("GET", url, trusted=True)
+    assert connect_attempts == []
+
+
+def test_trusted_call_to_an_unresolvable_name_raises_dns_error():
+    with pytest.raises(DnsError):
+        outbound_request("GET", "http://no-such-host.invalid/", trusted=True)

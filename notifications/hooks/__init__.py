@@ -1,0 +1,1 @@
+"""Endpoints that providers call back: signed delivery reports from the outside world."""
