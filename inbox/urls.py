@@ -1,0 +1,13 @@
+"""Routes for the inbox web page, mounted at ``/inbox/``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from inbox import views
+
+urlpatterns = [
+    path("", views.inbox_page, name="inbox-page"),
+    path("login/", views.InboxLoginView.as_view(), name="inbox-login"),
+    path("logout/", views.InboxLogoutView.as_view(), name="inbox-logout"),
+]
