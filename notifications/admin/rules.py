@@ -27,7 +27,8 @@ from notifications.services.admin_actions import rule_test_event_send
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("key", "name", "critical", "rule_count")
+    list_display = ("key", "name", "critical", "throttle_limit", "throttle_window_seconds",
+                    "rule_count")
     list_filter = ("critical",)
     search_fields = ("key", "name", "description")
     prepopulated_fields = {"key": ("name",)}
@@ -47,7 +48,9 @@ class RuleForm(forms.ModelForm):
     class Meta:
         model = Rule
         fields = ("name", "description", "enabled", "category", "event_type", "condition",
-                  "audience", "groups", "channels", "sample_data")
+                  "audience", "groups", "channels", "delay_seconds", "digest_window_seconds",
+                  "digest_at", "digest_key", "escalate_after_minutes", "escalate_channel",
+                  "sample_data")
         widgets = {"condition": forms.Textarea(attrs={"rows": 2})}
 
     def clean_channels(self) -> list[str]:
@@ -75,6 +78,10 @@ class RuleAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "description", "enabled", "category")}),
         ("When", {"fields": ("event_type", "condition")}),
         ("Who and how", {"fields": ("audience", "groups", "channels")}),
+        ("Timing", {"fields": ("delay_seconds", ("digest_window_seconds", "digest_at"),
+                               "digest_key", ("escalate_after_minutes", "escalate_channel")),
+                    "description": "Hold messages, batch them into digests, or escalate "
+                                   "unread in-app messages to another channel."}),
         ("Sample data", {"fields": ("sample_data",),
                          "description": "Used by the preview, by test events and to check "
                                         "templates for undefined variables on save."}),

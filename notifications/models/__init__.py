@@ -9,7 +9,8 @@ from notifications.models.choices import (
     EventStatus,
     SkipReason,
 )
-from notifications.models.events import Delivery, DeliveryAttempt, Event
+from notifications.models.digests import DigestBatch, DigestItem
+from notifications.models.events import Delivery, DeliveryAttempt, Event, TrackingEvent
 from notifications.models.relay import RelayChannel
 from notifications.models.rules import Category, MessageTemplate, Rule
 from notifications.models.targets import ChannelAdminPage, TargetSecret
@@ -24,6 +25,8 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryStatus",
+    "DigestBatch",
+    "DigestItem",
     "Event",
     "EventStatus",
     "GroupTarget",
@@ -34,4 +37,5 @@ __all__ = [
     "SkipReason",
     "Subscriber",
     "TargetSecret",
+    "TrackingEvent",
 ]

@@ -40,6 +40,9 @@ class Subscriber(models.Model):
     # Chat handles by channel, e.g. {"matrix": "@ana:example.org", "slack": "https://hooks…"}.
     channel_addresses = models.JSONField(default=dict, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # Set by a hard bounce or a spam complaint; later e-mails are skipped until cleared.
+    email_undeliverable_at = models.DateTimeField(null=True, blank=True)
+    email_undeliverable_reason = models.CharField(max_length=300, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="subscriber",

@@ -18,6 +18,7 @@ class Channel(models.TextChoices):
 
 
 class EventStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
     RECEIVED = "received", "Received"
     PROCESSING = "processing", "Processing"
     PROCESSED = "processed", "Processed"
@@ -33,6 +34,9 @@ class DeliveryStatus(models.TextChoices):
     UNDELIVERED = "undelivered", "Undelivered"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # E-mail tracking (ESP webhooks): the message came back, or the recipient reported it.
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Marked as spam"
 
 
 class SkipReason(models.TextChoices):
@@ -40,6 +44,9 @@ class SkipReason(models.TextChoices):
     NOT_CONFIGURED = "not_configured", "Channel not configured"
     PREFERENCE = "preference", "Muted by the recipient's preferences"
     QUIET_HOURS = "quiet_hours", "Recipient's quiet hours"
+    UNDELIVERABLE = "undeliverable", "Address marked undeliverable (hard bounce or complaint)"
+    DIGESTED = "digested", "Folded into a digest"
+    READ = "read", "Read in the inbox before it escalated"
 
 
 class Audience(models.TextChoices):

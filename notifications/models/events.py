@@ -28,6 +28,8 @@ class Event(models.Model):
     status = models.CharField(max_length=12, choices=EventStatus.choices,
                               default=EventStatus.RECEIVED)
     error = models.TextField(blank=True)
+    # Accepted now, processed at this time (status "scheduled" until then).
+    send_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -47,6 +49,9 @@ class Event(models.Model):
             models.Index(fields=["created_at"], name="event_unfinished_idx",
                          condition=models.Q(status__in=["received", "processing"])),
             models.Index(fields=["event_type", "-created_at"], name="event_type_idx"),
+            # For the scheduler: filter(status="scheduled", send_at__lte=now).
+            models.Index(fields=["send_at"], name="event_scheduled_idx",
+                         condition=models.Q(status="scheduled")),
         ]
 
     def __str__(self) -> str:
@@ -87,6 +92,11 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     # The provider's own code for the last failure, when it gives one (Twilio's 30003, …).
     error_code = models.CharField(max_length=32, blank=True)
+    # The delivery this one follows from: an e-mail escalating an unread in-app message.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="children")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
     rendered = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -136,3 +146,26 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number}: {self.outcome}"
+
+
+class TrackingEvent(models.Model):
+    """What a provider reported about a sent message afterwards (ESP or carrier webhooks)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tracking")
+    kind = models.CharField(max_length=20)  # delivered, bounced, complained, opened, clicked, …
+    occurred_at = models.DateTimeField()
+    # The provider's own id for the event, so a webhook sent twice is recorded once.
+    provider_event_id = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery", "occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "provider_event_id"],
+                                    condition=~models.Q(provider_event_id=""),
+                                    name="unique_tracking_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"

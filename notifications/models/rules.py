@@ -24,6 +24,10 @@ class Category(models.Model):
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     critical = models.BooleanField(default=False, help_text="Critical categories cannot be muted.")
+    # At most ``throttle_limit`` messages per subscriber per channel within the
+    # window; the excess is folded into the next digest instead of being dropped.
+    throttle_limit = models.PositiveIntegerField(null=True, blank=True)
+    throttle_window_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["key"]
@@ -51,6 +55,19 @@ class Rule(models.Model):
     audience = models.CharField(max_length=12, choices=Audience.choices, default=Audience.RECIPIENTS)
     groups = models.ManyToManyField(RecipientGroup, blank=True, related_name="rules")
     enabled = models.BooleanField(default=True)
+    delay_seconds = models.PositiveIntegerField(
+        default=0, help_text="Hold each message this long after the event before sending.")
+    # Digest: collect events per subscriber (and digest key) and send one message,
+    # either when the window since the first item has passed or daily at a time
+    # in the subscriber's time zone.
+    digest_window_seconds = models.PositiveIntegerField(null=True, blank=True)
+    digest_at = models.TimeField(null=True, blank=True,
+                                 help_text="Send the digest daily at this time (subscriber's zone).")
+    digest_key = models.CharField(max_length=200, blank=True,
+                                  help_text="Expression grouping items, e.g. data.project_id.")
+    # Escalation: if the in-app message is still unread after this long, send it here.
+    escalate_after_minutes = models.PositiveIntegerField(null=True, blank=True)
+    escalate_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     sample_data = models.JSONField(
         default=dict, blank=True,
         help_text="Example event data used for previews, test events and template checks.",
