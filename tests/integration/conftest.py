@@ -91,7 +91,8 @@ def start_worker(celery_queue, smtp_server, settings, tmp_path):
         env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
                "CELERY_QUEUE": celery_queue, "CELERY_TASK_ALWAYS_EAGER": "false",
                "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
-               "SECRET_KEY": "integration-test-secret-key-0123456789abcdef",
+               # The same key as this process: stored secrets are encrypted under it.
+               "SECRET_KEY": settings.SECRET_KEY,
                "DJANGO_SETTINGS_MODULE": "config.settings", **extra_env}
         env.pop("ANYMAIL_ESP", None)
         worker = Worker(env, tmp_path / f"worker-{len(workers)}.log").start()
