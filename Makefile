@@ -13,8 +13,9 @@ $(VENV)/.installed: requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
-# Node packages (test stand-ins such as the Twilio contract mock), when the project has any.
-NODE_DEPS := $(if $(wildcard package-lock.json),node_modules/.installed,)
+# Node packages (test stand-ins such as the Twilio contract mock) when npm is there;
+# without it the tests that need them are skipped with the reason.
+NODE_DEPS := $(if $(and $(wildcard package-lock.json),$(shell command -v npm)),node_modules/.installed,)
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
