@@ -119,8 +119,8 @@ def refusal_reason(ip: IPAddress) -> str | None:
     return None if ip.is_global else "not globally routable"
 
 
-def resolve_checked(target: Target) -> list[str]:
-    # The only resolution: everything after this dials these literal, checked IPs.
+def resolve(target: Target) -> list[str]:
+    """The host's addresses, in the resolver's order; raise ``DnsError`` when there are none."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -129,6 +129,12 @@ def resolve_checked(target: Target) -> list[str]:
     ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not ips:
         raise DnsError(f"{target.host} has no addresses")
+    return ips
+
+
+def resolve_checked(target: Target) -> list[str]:
+    # The only resolution: everything after this dials these literal, checked IPs.
+    ips = resolve(target)
     allowed = _allowed_networks()
     for text in ips:
         ip = ipaddress.ip_address(text)

@@ -17,11 +17,10 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTime
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from notifications.http.addresses import Target, parse_url, resolve_checked
+from notifications.http.addresses import Target, parse_url, resolve, resolve_checked
 from notifications.http.errors import (
     BadResponse,
     ConnectError,
-    DnsError,
     OutboundResponse,
     OutboundTimeout,
     TlsError,
@@ -62,7 +61,7 @@ def outbound_request(method: str, url: str, *, headers: dict[str, str] | None = 
     total = total if timeout is None else min(total, timeout)
     target = parse_url(url)
     payload, send_headers = _prepare(method, target, headers, body, json)
-    ips = _resolve_unchecked(target) if trusted else resolve_checked(target)
+    ips = resolve(target) if trusted else resolve_checked(target)
     deadline = _Deadline(started + total)
     late = f"took longer than {total:g}s"
     if deadline.remaining() <= 0:
@@ -96,18 +95,6 @@ def outbound_request(method: str, url: str, *, headers: dict[str, str] | None = 
                             headers={name.lower(): resp.headers[name] for name in resp.headers},
                             elapsed_ms=int((time.monotonic() - started) * 1000), final_ip=ip)
 
-
-def _resolve_unchecked(target: Target) -> list[str]:
-    """Resolve an operator-configured host without judging its addresses."""
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise DnsError(f"could not resolve {target.host}: "
-                       f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-    ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not ips:
-        raise DnsError(f"{target.host} has no addresses")
-    return ips
 
 
 def _prepare(method: str, target: Target, headers: dict[str, str] | None,
