@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications.services import deliveries, dispatch, sweeper
+from notifications.services import deliveries, digests, dispatch, scheduling, sweeper
 
 
 @shared_task(name="notifications.process_event")
@@ -25,6 +25,29 @@ def send_deliveries(delivery_ids: list[str]) -> None:
 @shared_task(name="notifications.dispatch_due_deliveries")
 def dispatch_due_deliveries() -> int:
     return sweeper.deliveries_dispatch_due()
+
+
+@shared_task(name="notifications.dispatch_scheduled_events")
+def dispatch_scheduled_events() -> int:
+    return scheduling.events_release_due()
+
+
+@shared_task(name="notifications.flush_digests")
+def flush_digests() -> int:
+    return digests.digests_flush_due()
+
+
+@shared_task(name="notifications.trigger_event")
+def trigger_event(event_type: str, to: list | None = None, data: dict | None = None,
+                  application: str | None = None) -> str:
+    """Run by recurring events (django-celery-beat crontabs) configured in the admin."""
+    from notifications.models import Application
+    from notifications.services.events import event_ingest
+
+    app = Application.objects.get(name=application) if application else None
+    event, _ = event_ingest(event_type=event_type, recipients=to or [], data=data or {},
+                            application=app)
+    return str(event.pk)
 
 
 @shared_task(name="notifications.recover_stuck_work")

@@ -101,10 +101,14 @@ def condition_evaluate(expression: str, context: dict[str, Any]) -> bool:
 
 def sample_context(sample_data: dict[str, Any], event_type: str = "sample.event") -> dict[str, Any]:
     """The context used for previews and checks on save: sample data and a sample subscriber."""
+    event = {"id": "00000000-0000-0000-0000-000000000000", "type": event_type,
+             "created_at": "2026-01-01T00:00:00+00:00"}
     return {
         "data": sample_data,
-        "event": {"id": "00000000-0000-0000-0000-000000000000", "type": event_type,
-                  "created_at": "2026-01-01T00:00:00+00:00"},
+        "event": event,
+        # As for a digest of two, so a template looping over ``items`` is checked too.
+        "items": [{"event": event, "data": sample_data}, {"event": event, "data": sample_data}],
+        "digest": {"count": 2, "key": ""},
         "subscriber": {"external_id": "sample-user", "email": "sample@example.com",
                        "phone": "+14155550100", "first_name": "Sam", "last_name": "Sample",
                        "locale": "", "timezone": "UTC", "data": {}},

@@ -65,7 +65,7 @@ class EventViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrie
         event, created = event_ingest(
             event_type=values["event"], recipients=values["to"], data=values["data"],
             application=request.user.application, api_key=request.user.api_key,
-            idempotency_key=key or header_key,
+            idempotency_key=key or header_key, send_at=values.get("send_at"),
         )
         headers = {"Location": f"/api/events/{event.pk}"}
         if not created:

@@ -22,6 +22,9 @@ from notifications.providers import provider_for
 from notifications.selectors.audience import Recipient, audience_resolve
 from notifications.selectors.rules import rules_matching
 from notifications.services.deliveries import deliveries_enqueue_pending
+from notifications.services.digests import Fold, deliveries_fold_for_digest, digest_item_add
+from notifications.services.scheduling import deliveries_delay
+from notifications.services.throttling import deliveries_throttle
 from notifications.templating import TemplateProblem, condition_evaluate
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ def event_process(*, event_id) -> Event | None:
     event = Event.objects.get(pk=event_id)
     notes: list[str] = []
     deliveries: list[Delivery] = []
+    folds: list[Fold] = []
+    now = timezone.now()
     for rule in rules_matching(event=event):
         if rule.condition.strip():
             try:
@@ -85,10 +90,17 @@ def event_process(*, event_id) -> Event | None:
                 delivery = _delivery_for(event, rule, recipient, channel)
                 if delivery is not None:
                     for_rule.append(delivery)
-        deliveries_gate(deliveries=for_rule, rule=rule, now=timezone.now())
+        deliveries_gate(deliveries=for_rule, rule=rule, now=now)
+        # Time and attention, after preferences: a muted delivery is neither
+        # delayed, digested nor counted against the throttle.
+        deliveries_delay(deliveries=for_rule, rule=rule, now=now)
+        folds += deliveries_fold_for_digest(deliveries=for_rule, rule=rule, event=event, now=now,
+                                            notes=notes)
+        folds += deliveries_throttle(deliveries=for_rule, rule=rule, event=event, now=now)
         deliveries += for_rule
 
     with transaction.atomic():
+        _folds_add(event, folds)
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=500)
         Event.objects.filter(pk=event.pk).update(
             status=EventStatus.PROCESSED, processed_at=timezone.now(), error="\n".join(notes))
@@ -96,6 +108,20 @@ def event_process(*, event_id) -> Event | None:
     event.refresh_from_db()
     logger.info("event %s processed: %d deliveries", event.pk, event.deliveries.count())
     return event
+
+
+def _folds_add(event: Event, folds: list[Fold]) -> None:
+    """Put folded deliveries' event into their digest batches, once per delivery row."""
+    if not folds:
+        return
+    # A re-dispatched event already has its rows (and its items, possibly in a
+    # batch sent since): only a delivery created now adds an item.
+    existing = set(Delivery.objects.filter(event=event)
+                   .values_list("rule_id", "recipient_key", "channel"))
+    for fold in folds:
+        delivery = fold.delivery
+        if (delivery.rule_id, delivery.recipient_key, delivery.channel) not in existing:
+            digest_item_add(fold=fold, event=event, rule=delivery.rule)
 
 
 def event_dispatch_again(*, event: Event) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from notifications.models import ApiKey, Application, Event
+from notifications.models import ApiKey, Application, Event, EventStatus
 
 EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
@@ -24,21 +26,29 @@ class IdempotencyConflict(Exception):
     """The idempotency key was used before with a different request."""
 
 
-def _request_hash(event_type: str, recipients: Any, data: Any) -> str:
-    canonical = json.dumps([event_type, recipients, data], sort_keys=True, separators=(",", ":"))
+def _request_hash(event_type: str, recipients: Any, data: Any,
+                  send_at: datetime | None = None) -> str:
+    parts = [event_type, recipients, data]
+    if send_at is not None:  # only when given, so hashes of earlier requests stay valid
+        parts.append(send_at.isoformat())
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
                  application: Application | None = None, api_key: ApiKey | None = None,
-                 idempotency_key: str | None = None) -> tuple[Event, bool]:
+                 idempotency_key: str | None = None,
+                 send_at: datetime | None = None) -> tuple[Event, bool]:
     """Validate and store a trigger; return ``(event, created)``.
 
     Raise ``ValidationError`` naming the bad field, or ``IdempotencyConflict``
     when the key was already used for a different request. A repeated request
     with the same key returns the original event and queues nothing.
+    A future ``send_at`` stores the event as ``scheduled``; the scheduler
+    queues it when it is due. A past one means now.
     """
     from notifications.services.recipients import inline_subscribers_upsert, recipients_parse
+    from notifications.services.scheduling import send_at_check
 
     if not isinstance(event_type, str) or not EVENT_TYPE_RE.match(event_type):
         raise ValidationError({"event": ["Use 1-200 letters, digits, '.', '_', '-' or ':'."]})
@@ -48,7 +58,8 @@ def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
         raise ValidationError({"idempotency_key": ["Must be 1-255 characters."]})
     recipients = recipients or []
-    request_hash = _request_hash(event_type, recipients, data)
+    later = send_at_check(send_at=send_at, now=timezone.now())
+    request_hash = _request_hash(event_type, recipients, data, send_at)
 
     if idempotency_key:
         existing = _existing(application, idempotency_key)
@@ -62,9 +73,11 @@ def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
             event = Event.objects.create(
                 application=application, api_key=api_key, event_type=event_type, data=data,
                 recipients=recipients, idempotency_key=idempotency_key or None,
-                request_hash=request_hash,
+                request_hash=request_hash, send_at=send_at,
+                status=EventStatus.SCHEDULED if later else EventStatus.RECEIVED,
             )
-            event_enqueue_on_commit(event_id=event.pk)
+            if later is None:
+                event_enqueue_on_commit(event_id=event.pk)
     except IntegrityError:
         # Two identical requests raced; the other one committed first.
         existing = _existing(application, idempotency_key) if idempotency_key else None

@@ -10,10 +10,14 @@ from notifications.templating import TemplateProblem, render_fields
 
 
 def delivery_context(delivery: Delivery) -> dict[str, Any]:
-    """What a template sees: ``data``, ``event``, ``subscriber`` and ``recipient``."""
+    """What a template sees: ``data``, ``event``, ``subscriber``, ``recipient``, and
+    ``items`` / ``digest`` (the batched events of a digest; one item otherwise)."""
+    from notifications.services.digests import digest_context
+
     event = delivery.event
     subscriber = delivery.subscriber
     return {
+        **digest_context(delivery),
         "data": event.data,
         "event": {"id": str(event.pk), "type": event.event_type,
                   "created_at": event.created_at.isoformat()},

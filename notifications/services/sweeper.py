@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, EventStatus
@@ -68,8 +69,9 @@ def events_requeue_stuck() -> int:
     from notifications.services.events import event_enqueue_on_commit
 
     now = timezone.now()
-    stuck = Event.objects.filter(
-        Q(status=EventStatus.RECEIVED, created_at__lt=now - timedelta(
+    # A scheduled event becomes "received" at its send_at, not when it was created.
+    stuck = Event.objects.annotate(due=Coalesce("send_at", "created_at")).filter(
+        Q(status=EventStatus.RECEIVED, due__lt=now - timedelta(
             seconds=settings.EVENT_STUCK_SECONDS))
         | Q(status=EventStatus.PROCESSING, processing_started_at__lt=now - timedelta(
             seconds=settings.DELIVERY_LEASE_SECONDS))

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from notifications.models import Application, Channel, Event, EventStatus
 from notifications.services.events import IdempotencyConflict, event_ingest
+from notifications.services.scheduling import send_at_parse
 
 
 def recipient_from_argument(value: str) -> object:
@@ -50,6 +51,9 @@ class Command(BaseCommand):
                                  "repeat for more.")
         parser.add_argument("--data", default="{}", help="Event data as a JSON object.")
         parser.add_argument("--idempotency-key", help="Repeat-safe key (per application).")
+        parser.add_argument("--send-at", metavar="WHEN",
+                            help="Process at this ISO-8601 time with offset, e.g. "
+                                 "2026-05-01T09:00:00+02:00 (default: now).")
         parser.add_argument("--application", metavar="NAME",
                             help="Record the event under this application.")
 
@@ -59,6 +63,10 @@ class Command(BaseCommand):
         except json.JSONDecodeError as exc:
             raise CommandError(f"--data: not valid JSON ({exc}).") from exc
         recipients = [recipient_from_argument(value) for value in options["to"]]
+        try:
+            send_at = send_at_parse(options["send_at"])
+        except ValidationError as exc:
+            raise CommandError(f"--send-at: {' '.join(exc.messages)}") from exc
         application = None
         if options["application"]:
             application = Application.objects.filter(name=options["application"]).first()
@@ -68,7 +76,8 @@ class Command(BaseCommand):
         try:
             event, created = event_ingest(
                 event_type=options["event"], recipients=recipients, data=data,
-                application=application, idempotency_key=options["idempotency_key"])
+                application=application, idempotency_key=options["idempotency_key"],
+                send_at=send_at)
         except ValidationError as exc:
             raise CommandError(f"Event not accepted; nothing was written.\n{_describe(exc)}"
                                ) from exc
@@ -83,6 +92,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Status: {event.status}")
         if event.error:
             self.stdout.write(f"Notes: {event.error}")
+        if event.status == EventStatus.SCHEDULED:
+            self.stdout.write(f"Scheduled for {event.send_at.isoformat()}.")
+            return
         if event.status == EventStatus.RECEIVED:
             # Tasks run on a worker (or after an enclosing transaction commits).
             self.stdout.write("Queued for processing; follow it with GET /api/events/"

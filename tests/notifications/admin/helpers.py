@@ -28,6 +28,7 @@ def rule_form_data(*, rule: Rule | None = None, templates: list[dict[str, Any]] 
         "groups": [g.pk for g in rule.groups.all()] if rule else [],
         "channels": list(rule.channels) if rule else ["email"],
         "sample_data": json.dumps(rule.sample_data if rule else {}),
+        "delay_seconds": rule.delay_seconds if rule else 0,
     }
     if rule is None or rule.enabled:
         data["enabled"] = "on"

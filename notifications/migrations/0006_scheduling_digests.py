@@ -1,0 +1,44 @@
+"""Scheduled events, digests and recurring events: two beat tasks and the admin's proxy model."""
+
+from django.db import migrations
+
+# (task, every N seconds, why this schedule)
+SCHEDULES = [
+    ("notifications.dispatch_scheduled_events", 5,
+     "Scheduled events wait in the database; a 5 s tick sends them at most ~5 s late."),
+    ("notifications.flush_digests", 10,
+     "Digests are summaries: being up to 10 s late is unnoticeable and keeps the query rare."),
+]
+
+
+def register(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    for task, seconds, why in SCHEDULES:
+        interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period="seconds")
+        PeriodicTask.objects.update_or_create(
+            name=task, defaults={"task": task, "interval": interval, "enabled": True,
+                                 "description": why})
+
+
+def unregister(apps, schema_editor):
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTask.objects.filter(name__in=[task for task, _, _ in SCHEDULES]).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("notifications", "0005_time_and_attention"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="RecurringEvent",
+            fields=[],
+            options={"verbose_name": "recurring event", "proxy": True, "indexes": [],
+                     "constraints": []},
+            bases=("django_celery_beat.periodictask",),
+        ),
+        migrations.RunPython(register, unregister),
+    ]
