@@ -5,7 +5,10 @@
 default: one ``.eml`` file per message under ``var/outbox`` plus a copy on the
 console). ``ANYMAIL_ESP=mailgun`` (or any Anymail ESP) selects that ESP's
 backend instead, with its settings read from ``ANYMAIL_*`` variables, e.g.
-``ANYMAIL_MAILGUN_API_KEY``.
+``ANYMAIL_MAILGUN_API_KEY``. The ``ANYMAIL`` dict is built from those variables
+whatever the backend, so tracking webhooks (``ANYMAIL_WEBHOOK_SECRET``,
+``ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY``, …) work even when mail leaves by SMTP
+through the ESP's relay.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ _SMTP_SCHEMES = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (Fa
 
 
 def email_settings(*, default_url: str) -> dict[str, object]:
-    """Return the EMAIL_* (and ANYMAIL) settings chosen by the environment."""
+    """Return the EMAIL_* and ANYMAIL settings chosen by the environment."""
+    return {**_email_backend_settings(default_url=default_url),
+            "ANYMAIL": env_prefixed("ANYMAIL_", exclude={"ANYMAIL_ESP", "ANYMAIL_ESP_FILE"})}
+
+
+def _email_backend_settings(*, default_url: str) -> dict[str, object]:
     esp = env_str("ANYMAIL_ESP", "").strip().lower()
     if esp:
         if not esp.replace("_", "").isalnum():
             raise ImproperlyConfigured(f"ANYMAIL_ESP={esp!r} is not an Anymail ESP name.")
-        return {
-            "EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend",
-            "ANYMAIL": env_prefixed("ANYMAIL_", exclude={"ANYMAIL_ESP"}),
-        }
+        return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend"}
     url = env_str("EMAIL_URL", default_url)
     parts = urlsplit(url)
     if parts.scheme == "console":

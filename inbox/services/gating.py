@@ -4,7 +4,9 @@ Called by the dispatch step for each rule's new deliveries, with two queries
 for the whole batch. Critical categories pass untouched. Quiet hours hold
 every channel except the in-app inbox (a silent row disturbs nobody) until
 the window ends in the subscriber's time zone; the delivery waits in the
-database and the periodic dispatcher sends it when it is due.
+database and the periodic dispatcher sends it when it is due. E-mail to a
+subscriber whose address hard-bounced or drew a complaint is skipped as
+``undeliverable`` whatever the category.
 """
 
 from __future__ import annotations
@@ -32,8 +34,21 @@ def quiet_hours_end(*, now: datetime, start: time, end: time, tz_name: str) -> d
     return datetime.combine(end_date, end, tzinfo=zone)
 
 
+def deliveries_skip_undeliverable(*, deliveries: list[Delivery]) -> None:
+    """Skip e-mails to subscribers whose address hard-bounced or complained, in place.
+
+    Applies to critical categories too: an address that bounces cannot be reached at all.
+    """
+    for delivery in deliveries:
+        if (delivery.status == DeliveryStatus.QUEUED and delivery.channel == Channel.EMAIL
+                and delivery.subscriber_id is not None
+                and delivery.subscriber.email_undeliverable_at is not None):
+            delivery.status, delivery.skip_reason = DeliveryStatus.SKIPPED, SkipReason.UNDELIVERABLE
+
+
 def deliveries_gate(*, deliveries: list[Delivery], rule: Rule, now: datetime) -> None:
     """Mark muted deliveries skipped and defer those in quiet hours, in place."""
+    deliveries_skip_undeliverable(deliveries=deliveries)
     if rule.category_id is not None and rule.category.critical:
         return
     subscriber_ids = {d.subscriber_id for d in deliveries

@@ -2,7 +2,8 @@
 
 Each change is one UPDATE scoped to the caller's own subscriber; ids that are
 not theirs make the whole call fail with nothing touched. The live message
-(with the new unread count) goes out after commit.
+(with the new unread count) goes out after commit. Reading or deleting a
+notification also cancels its pending escalation (e-mail/SMS follow-up).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from inbox.models import Notification
 from inbox.selectors import notification_as_dict, unread_count, unread_counts
 from inbox.services.live import group_send_on_commit, subscriber_group
 from notifications.models import Subscriber
+from notifications.services.escalation import escalations_cancel
 
 TEST_EVENT_TYPE = "clarion.inbox.test"
 
@@ -50,8 +52,9 @@ def notifications_push_created(notifications: list[Notification]) -> None:
 @transaction.atomic
 def notifications_mark_read(*, subscriber_id: int, ids: list[int]) -> int:
     """Mark the caller's ``ids`` read; return how many changed state."""
-    changed = _owned(subscriber_id, ids).filter(read_at__isnull=True).update(
-        read_at=timezone.now())
+    owned = _owned(subscriber_id, ids)
+    changed = owned.filter(read_at__isnull=True).update(read_at=timezone.now())
+    escalations_cancel(notifications=owned)
     group_send_on_commit(subscriber_group(subscriber_id), {
         "type": "notification.read", "ids": sorted(set(ids)),
         "unread_count": unread_count(subscriber_id=subscriber_id)})
@@ -62,6 +65,8 @@ def notifications_mark_read(*, subscriber_id: int, ids: list[int]) -> int:
 def notifications_mark_all_read(*, subscriber_id: int) -> int:
     changed = Notification.objects.filter(subscriber_id=subscriber_id, read_at__isnull=True,
                                           deleted_at__isnull=True).update(read_at=timezone.now())
+    escalations_cancel(notifications=Notification.objects.filter(
+        subscriber_id=subscriber_id, read_at__isnull=False))
     group_send_on_commit(subscriber_group(subscriber_id), {
         "type": "notifications.all_read", "unread_count": 0})
     return changed
@@ -70,7 +75,10 @@ def notifications_mark_all_read(*, subscriber_id: int) -> int:
 @transaction.atomic
 def notifications_delete(*, subscriber_id: int, ids: list[int]) -> int:
     """Delete (hide) the caller's ``ids``; deleted rows never come back in lists or catch-up."""
-    changed = _owned(subscriber_id, ids).update(deleted_at=timezone.now())
+    owned = _owned(subscriber_id, ids)
+    changed = owned.update(deleted_at=timezone.now())
+    escalations_cancel(notifications=Notification.objects.filter(subscriber_id=subscriber_id,
+                                                                 id__in=ids))
     group_send_on_commit(subscriber_group(subscriber_id), {
         "type": "notification.deleted", "ids": sorted(set(ids)),
         "unread_count": unread_count(subscriber_id=subscriber_id)})

@@ -8,11 +8,12 @@ to the next event without a restart. Members are picked with an autocomplete
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from notifications.models import GroupTarget, RecipientGroup, Subscriber
+from notifications.services.tracking import subscribers_mark_email_deliverable
 
 
 class HasUserFilter(admin.SimpleListFilter):
@@ -38,10 +39,13 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("external_id", "email", "first_name", "last_name", "phone")
     autocomplete_fields = ("user",)
-    readonly_fields = ("group_list", "created_at", "updated_at")
+    readonly_fields = ("group_list", "created_at", "updated_at", "email_undeliverable_at",
+                       "email_undeliverable_reason")
+    actions = ["mark_email_deliverable"]
     fieldsets = (
         (None, {"fields": ("external_id", "first_name", "last_name", "user", "group_list")}),
-        ("Addresses", {"fields": ("email", "phone", "channel_addresses")}),
+        ("Addresses", {"fields": ("email", "email_undeliverable_at", "email_undeliverable_reason",
+                                  "phone", "channel_addresses")}),
         ("Locale", {"fields": ("locale", "timezone")}),
         ("Other", {"fields": ("data", "created_at", "updated_at")}),
     )
@@ -55,6 +59,14 @@ class SubscriberAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "-"
         return ", ".join(group.name for group in obj.groups.all()) or "-"
+
+    @admin.action(description="Mark e-mail deliverable again", permissions=["change"])
+    def mark_email_deliverable(self, request: HttpRequest,
+                               queryset: QuerySet[Subscriber]) -> None:
+        # After a hard bounce or a complaint e-mails are skipped; this lets them through again.
+        cleared = subscribers_mark_email_deliverable(subscribers=queryset)
+        self.message_user(request, f"{cleared} subscriber(s) can receive e-mail again.",
+                          messages.SUCCESS if cleared else messages.WARNING)
 
 
 class GroupTargetInline(admin.TabularInline):

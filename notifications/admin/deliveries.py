@@ -2,7 +2,9 @@
 
 Deliveries are written only by the pipeline, so the pages are read-only; the
 attempt log (one row per provider call, written before the call and completed
-after) is shown inline. "Retry" re-queues failed deliveries (and those skipped
+after) is shown inline, and so is what the ESP reported afterwards (delivered,
+bounced, opened, …). An escalation shows its chain: the in-app delivery it
+follows and the deliveries that follow this one. "Retry" re-queues failed deliveries (and those skipped
 because their channel was not configured) with ``delivery_retry``.
 """
 
@@ -11,10 +13,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from notifications.admin.common import ReadOnlyInline, UUIDSearchMixin, admin_link, pretty_json
-from notifications.models import Delivery, DeliveryAttempt
+from notifications.models import Delivery, DeliveryAttempt, TrackingEvent
 from notifications.services.deliveries import delivery_retry
 
 
@@ -27,6 +30,18 @@ class DeliveryAttemptInline(ReadOnlyInline):
     verbose_name_plural = "attempt log"
 
 
+class TrackingEventInline(ReadOnlyInline):
+    model = TrackingEvent
+    fields = ("kind", "occurred_at", "detail_json", "provider_event_id", "received_at")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = "tracking (reported by the provider)"
+
+    @admin.display(description="detail")
+    def detail_json(self, obj: TrackingEvent) -> SafeString:
+        return pretty_json(obj.detail)
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     list_display = ("short_id", "event_link", "channel", "address", "status", "attempts",
@@ -37,10 +52,10 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     uuid_search_fields = ("id", "event__id")
     fieldsets = (
         (None, {"fields": ("id", "event_link", "rule_link", "subscriber_link", "channel",
-                           "address", "recipient_key")}),
+                           "address", "recipient_key", "parent_link", "children_links")}),
         ("Status", {"fields": ("status", "skip_reason", "attempts", "last_error", "error_code",
                                "next_attempt_at", "lease_expires_at", "enqueued_at",
-                               "provider_message_id")}),
+                               "provider_message_id", "opened_at", "clicked_at")}),
         ("Content", {"fields": ("rendered_json",)}),
         ("Timing", {"fields": ("created_at", "updated_at", "sent_at")}),
     )
@@ -48,8 +63,8 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
                        "recipient_key", "status", "skip_reason", "attempts", "last_error",
                        "error_code", "next_attempt_at", "lease_expires_at", "enqueued_at",
                        "provider_message_id", "rendered_json", "created_at", "updated_at",
-                       "sent_at")
-    inlines = [DeliveryAttemptInline]
+                       "sent_at", "parent_link", "children_links", "opened_at", "clicked_at")
+    inlines = [DeliveryAttemptInline, TrackingEventInline]
     actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -82,6 +97,20 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     @admin.display(description="subscriber")
     def subscriber_link(self, obj: Delivery) -> SafeString | str:
         return admin_link(obj.subscriber)
+
+    @admin.display(description="escalation of")
+    def parent_link(self, obj: Delivery) -> SafeString | str:
+        return admin_link(obj.parent, f"{obj.parent.channel} {str(obj.parent.pk)[:8]}"
+                          if obj.parent_id else None)
+
+    @admin.display(description="escalated to")
+    def children_links(self, obj: Delivery) -> SafeString | str:
+        children = list(obj.children.order_by("created_at"))
+        if not children:
+            return "-"
+        return format_html_join(", ", "{} ({})", (
+            (admin_link(child, f"{child.channel} {str(child.pk)[:8]}"), child.get_status_display())
+            for child in children))
 
     @admin.display(description="rendered content")
     def rendered_json(self, obj: Delivery) -> SafeString:

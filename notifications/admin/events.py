@@ -36,16 +36,27 @@ class LimitedDeliveryFormSet(BaseInlineFormSet):
 class DeliveryInline(ReadOnlyInline):
     model = Delivery
     formset = LimitedDeliveryFormSet
-    fields = ("channel", "address", "status", "skip_reason", "attempts", "last_error",
+    fields = ("channel", "address", "status", "skip_reason", "escalation_of", "attempts",
+              "last_error",
               "updated_at")
     readonly_fields = fields
     ordering = ("-created_at",)
     verbose_name_plural = f"deliveries (newest {INLINE_DELIVERY_LIMIT})"
 
+    @admin.display(description="escalation of")
+    def escalation_of(self, obj: Delivery) -> SafeString | str:
+        # The in-app delivery an escalated e-mail/SMS follows (parent_id only: no extra query).
+        if obj.parent_id is None:
+            return "-"
+        return format_html('<a href="{}">{} {}</a>', reverse(
+            "admin:notifications_delivery_change", args=[obj.parent_id]), "in-app",
+            str(obj.parent_id)[:8])
+
 
 @admin.register(Event)
 class EventAdmin(UUIDSearchMixin, admin.ModelAdmin):
-    list_display = ("event_type", "status", "application", "created_at", "delivery_count")
+    list_display = ("event_type", "status", "application", "created_at", "send_at",
+                    "delivery_count")
     list_filter = ("status", "application", "created_at")
     list_select_related = ("application",)
     search_fields = ("event_type",)
@@ -55,11 +66,12 @@ class EventAdmin(UUIDSearchMixin, admin.ModelAdmin):
         (None, {"fields": ("id", "event_type", "status", "error", "all_deliveries")}),
         ("Source", {"fields": ("application", "api_key_link", "idempotency_key")}),
         ("Payload", {"fields": ("data_json", "recipients_json")}),
-        ("Timing", {"fields": ("created_at", "processing_started_at", "processed_at")}),
+        ("Timing", {"fields": ("created_at", "send_at", "processing_started_at",
+                               "processed_at")}),
     )
     readonly_fields = ("id", "event_type", "status", "error", "all_deliveries", "application",
                        "api_key_link", "idempotency_key", "data_json", "recipients_json",
-                       "created_at", "processing_started_at", "processed_at")
+                       "created_at", "send_at", "processing_started_at", "processed_at")
     inlines = [DeliveryInline]
     actions = ["dispatch_again"]
 

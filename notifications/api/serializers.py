@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from rest_framework import serializers
 
 from notifications.models import (
@@ -12,6 +13,7 @@ from notifications.models import (
     GroupTarget,
     RecipientGroup,
     Subscriber,
+    TrackingEvent,
 )
 from notifications.services.addresses import address_validate
 
@@ -34,6 +36,36 @@ class EventTriggerSerializer(StrictSerializer):
                                help_text='e.g. ["user-123", "#admins", {"email": "a@b.c"}]')
     data = serializers.JSONField(required=False, default=dict)
     idempotency_key = serializers.CharField(max_length=255, required=False)
+    send_at = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True,
+        help_text="ISO-8601 with offset; process the event then (absent or past: now).")
+
+    def validate_send_at(self, value):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from notifications.services.scheduling import send_at_parse
+
+        try:
+            return send_at_parse(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["send_at"]) from exc
+
+
+class TrackingEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrackingEvent
+        fields = ["kind", "occurred_at", "detail"]
+
+
+class DeliveryListSerializer(serializers.ListSerializer):
+    """Loads every listed delivery's escalations and tracking events in two queries."""
+
+    def to_representation(self, data):
+        rows = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        prefetch_related_objects(
+            rows, Prefetch("children", queryset=Delivery.objects.only("pk", "parent_id")),
+            "tracking")
+        return super().to_representation(rows)
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -41,12 +73,18 @@ class DeliverySerializer(serializers.ModelSerializer):
     rule = serializers.CharField(source="rule.name", default=None, read_only=True)
     subscriber = serializers.CharField(source="subscriber.external_id", default=None,
                                        read_only=True)
+    # The chain of an escalation: the in-app delivery it follows, and what followed it.
+    parent = serializers.UUIDField(source="parent_id", read_only=True, allow_null=True)
+    children = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    tracking = TrackingEventSerializer(many=True, read_only=True)
 
     class Meta:
         model = Delivery
+        list_serializer_class = DeliveryListSerializer
         fields = ["id", "event", "rule", "subscriber", "channel", "address", "status",
                   "skip_reason", "attempts", "next_attempt_at", "provider_message_id",
-                  "last_error", "error_code", "created_at", "updated_at", "sent_at"]
+                  "last_error", "error_code", "created_at", "updated_at", "sent_at",
+                  "parent", "children", "opened_at", "clicked_at", "tracking"]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -56,7 +94,7 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "event", "status", "to", "data", "idempotency_key", "error",
-                  "created_at", "processed_at"]
+                  "send_at", "created_at", "processed_at"]
 
 
 class EventDetailSerializer(EventSerializer):

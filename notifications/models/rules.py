@@ -95,6 +95,7 @@ class Rule(models.Model):
                                                f"Known: {', '.join(Channel.values)}."})
         if len(set(self.channels)) != len(self.channels):
             raise ValidationError({"channels": "A channel is listed twice."})
+        self._clean_escalation()
         if self.sample_data is None:  # a cleared form field
             self.sample_data = {}
         if not isinstance(self.sample_data, dict):
@@ -104,6 +105,37 @@ class Rule(models.Model):
                 condition_check(self.condition)
             except TemplateProblem as problem:
                 raise ValidationError({"condition": str(problem)}) from problem
+        self._clean_timing()
+
+    def _clean_timing(self) -> None:
+        from notifications.templating import TemplateProblem, condition_check
+
+        if self.digest_window_seconds and self.digest_at is not None:
+            raise ValidationError({"digest_at": "Digest either over a window or daily at a "
+                                                "time, not both."})
+        if self.digest_key.strip():
+            try:
+                condition_check(self.digest_key)
+            except TemplateProblem as problem:
+                raise ValidationError({"digest_key": str(problem)}) from problem
+
+    def _clean_escalation(self) -> None:
+        after, channel = self.escalate_after_minutes, self.escalate_channel
+        if after is None and not channel:
+            return
+        if after is None or not channel:
+            raise ValidationError("Set both the escalation delay and channel, or neither.")
+        if after < 1:
+            raise ValidationError({"escalate_after_minutes": "Escalate after at least one minute."})
+        if channel in (Channel.INAPP, Channel.WEBHOOK):
+            raise ValidationError({"escalate_channel": "Escalate to a channel that reaches the "
+                                                       "person, such as e-mail or SMS."})
+        if Channel.INAPP not in self.channels:
+            raise ValidationError({"escalate_channel": "Escalation follows an unread in-app "
+                                                       "message: add the inapp channel."})
+        if channel in self.channels:
+            raise ValidationError({"escalate_channel": f"{channel} is already one of the rule's "
+                                                       "channels; escalate to another one."})
 
 
 class MessageTemplate(models.Model):

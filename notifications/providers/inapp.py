@@ -3,6 +3,8 @@
 Deliveries arrive in batches; each batch becomes one bulk INSERT of inbox rows
 (unique per delivery, so a retried batch writes nothing twice) and, after
 commit, one push per row to the subscriber's sessions with the new unread count.
+For a rule with escalation, the pending follow-up deliveries are created in the
+same transaction (see ``notifications.services.escalation``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class InAppProvider(Provider):
     def send_bulk(self, deliveries: list[Delivery]) -> dict[object, SendResult | PermanentError]:
         from inbox.models import Notification
         from inbox.services.notifications import notifications_push_created
+        from notifications.services.escalation import escalations_create
 
         outcomes: dict[object, SendResult | PermanentError] = {}
         rows = []
@@ -51,10 +54,9 @@ class InAppProvider(Provider):
         written = (Notification.objects.filter(delivery__in=[r.delivery for r in rows])
                    .select_related("category"))
         notifications_push_created(list(written))
+        # Rules with escalation: the follow-up e-mail/SMS waits, queued, for N minutes.
+        escalations_create(deliveries=[row.delivery for row in rows])
         for notification in written:
             outcomes[notification.delivery_id] = SendResult(
                 provider_message_id=f"inbox:{notification.pk}", delivered=True)
         return outcomes
-
-
-

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, SkipReason
 from notifications.providers import PermanentError, Provider, TransientError, provider_for
+from notifications.services.presend import delivery_presend_skip_reason
 from notifications.services.rendering import delivery_render
 from notifications.templating import TemplateProblem
 
@@ -109,6 +110,11 @@ def delivery_send(*, delivery_id, provider=None) -> None:
     if not _claim(delivery_id):
         return
     delivery = Delivery.objects.select_related("event", "rule", "subscriber").get(pk=delivery_id)
+    skip_reason = delivery_presend_skip_reason(delivery)
+    if skip_reason:
+        _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=skip_reason,
+                next_attempt_at=None)
+        return
     provider = provider or provider_for(delivery.channel)
     if provider is None or not provider.is_configured():
         _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=SkipReason.NOT_CONFIGURED,

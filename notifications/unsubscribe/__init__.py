@@ -1,0 +1,1 @@
+"""The public unsubscribe pages that e-mail ``List-Unsubscribe`` links point at."""
