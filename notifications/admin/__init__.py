@@ -12,9 +12,11 @@ from notifications.admin import (  # noqa: F401 — imported for their registrat
     applications,
     audience,
     channels,
+    dashboard,
     deliveries,
     events,
     message_templates,
+    recurring,
     relay,
     rules,
 )
