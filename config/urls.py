@@ -33,6 +33,8 @@ urlpatterns = [
     path("api/", include("inbox.api.push_urls")),
     path("inbox/", include("inbox.urls")),
     path("healthz", health, name="health"),
+    path("hooks/anymail/", include("anymail.urls")),
     path("hooks/", include("notifications.hooks.urls")),
+    path("unsubscribe/", include("notifications.unsubscribe.urls")),
     path("post/", include("notifications.relay.urls")),
 ]
