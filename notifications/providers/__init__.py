@@ -13,6 +13,7 @@ from functools import cache
 from django.utils.module_loading import import_string
 
 from notifications.providers.base import (
+    NotConfigured,
     PermanentError,
     Provider,
     ProviderError,
@@ -40,5 +41,5 @@ def provider_for(channel: str) -> Provider | None:
     return import_string(path)() if path else None
 
 
-__all__ = ["REGISTRY", "PermanentError", "Provider", "ProviderError", "SendResult",
+__all__ = ["REGISTRY", "NotConfigured", "PermanentError", "Provider", "ProviderError", "SendResult",
            "TransientError", "provider_for"]

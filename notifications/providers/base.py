@@ -36,6 +36,10 @@ class PermanentError(ProviderError):
     """The call can never succeed as it is (bad address, rejected credentials)."""
 
 
+class NotConfigured(ProviderError):
+    """This delivery needs server settings the channel lacks (recorded as skipped, not failed)."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What the provider said: its own message id and whether delivery is already confirmed."""

@@ -23,7 +23,13 @@ from __future__ import annotations
 from django.conf import settings
 
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
+from notifications.providers.base import (
+    NotConfigured,
+    PermanentError,
+    Provider,
+    SendResult,
+    TransientError,
+)
 from notifications.providers.chat_http import body_json, call, raise_for_status
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
 from notifications.services.targets import UnknownTarget, target_reveal
@@ -74,7 +80,7 @@ class MattermostProvider(Provider):
 
     def _send_post(self, delivery: Delivery, channel_id: str, text: str) -> SendResult:
         if self.configuration_problem():
-            raise PermanentError(f"Mattermost channel {channel_id} needs bot mode, which is not "
+            raise NotConfigured(f"Mattermost channel {channel_id} needs bot mode, which is not "
                                  "configured on this server: set MATTERMOST_URL and "
                                  "MATTERMOST_BOT_TOKEN, or use an incoming-webhook URL.")
         if delivery.attempts > 1 and (posted := self._already_posted(delivery, channel_id)):

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, SkipReason
-from notifications.providers import PermanentError, Provider, TransientError, provider_for
+from notifications.providers import NotConfigured, PermanentError, Provider, TransientError, provider_for
 from notifications.services.presend import delivery_presend_skip_reason
 from notifications.services.rendering import delivery_render
 from notifications.templating import TemplateProblem
@@ -136,6 +136,10 @@ def delivery_send(*, delivery_id, provider=None) -> None:
     except TransientError as exc:
         _record(attempt, Outcome.TRANSIENT, str(exc))
         _fail_or_retry(delivery, str(exc), exc.retry_after, provider)
+    except NotConfigured as exc:
+        _record(attempt, Outcome.PERMANENT, str(exc))
+        _finish(delivery, status=DeliveryStatus.SKIPPED, skip_reason=SkipReason.NOT_CONFIGURED,
+                last_error=str(exc))
     except PermanentError as exc:
         _record(attempt, Outcome.PERMANENT, str(exc))
         _finish(delivery, status=DeliveryStatus.FAILED, last_error=str(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifications.models import DeliveryStatus
-from notifications.providers import PermanentError, TransientError
+from notifications.providers import NotConfigured, PermanentError, TransientError
 from notifications.providers.mattermost import MattermostProvider
 from tests.notifications.providers.factories import (
     chat_rule,
@@ -92,10 +92,19 @@ def test_bot_server_error_is_transient(bot):
         MattermostProvider().send(pending_delivery("mattermost", CHANNEL_ID))
 
 
-def test_channel_id_without_bot_configuration_fails_with_what_to_set(settings):
+def test_channel_id_without_bot_configuration_is_not_configured(settings):
     settings.MATTERMOST_URL = settings.MATTERMOST_BOT_TOKEN = ""
-    with pytest.raises(PermanentError, match="set MATTERMOST_URL and MATTERMOST_BOT_TOKEN"):
+    with pytest.raises(NotConfigured, match="set MATTERMOST_URL and MATTERMOST_BOT_TOKEN"):
         MattermostProvider().send(pending_delivery("mattermost", CHANNEL_ID))
+
+
+def test_the_pipeline_records_a_missing_bot_configuration_as_skipped(settings):
+    from notifications.services.direct import delivery_send_now
+
+    settings.MATTERMOST_URL = settings.MATTERMOST_BOT_TOKEN = ""
+    delivery = delivery_send_now(delivery=pending_delivery("mattermost", CHANNEL_ID))
+    assert (delivery.status, delivery.skip_reason) == (DeliveryStatus.SKIPPED, "not_configured")
+    assert "MATTERMOST_URL" in delivery.last_error
 
 
 def test_webhook_posts_text_and_needs_no_server_settings(service, allow_loopback, settings):
