@@ -7,10 +7,9 @@ the period it lists providers and webhook endpoints that are failing right now.
 All reads live in ``notifications.selectors.dashboard``; this module only picks
 colours and lays the numbers out.
 
-The page is a site-level view rather than a model's, so it is added in front of
-the admin site's own URLs (behind ``admin_view``: staff only) instead of
-hanging off a table-less model that would need a migration. Viewing it also
-needs the permission to view deliveries, since that is what it summarises.
+The page is a site-level view rather than a model's: ``config.admin.ClarionAdminSite``
+routes it (behind ``admin_view``: staff only). Viewing it also needs the
+permission to view deliveries, since that is what it summarises.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 
 from notifications.admin.common import admin_url
@@ -104,17 +102,3 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "more_endpoints": more_endpoints,
     }
     return TemplateResponse(request, "admin/notifications/dashboard.html", context)
-
-
-def install(site: admin.AdminSite) -> None:
-    """Put ``dashboard/`` (URL name ``admin:dashboard``) in front of ``site``'s own URLs."""
-    site_urls = site.get_urls
-
-    def get_urls():
-        return [path("dashboard/", site.admin_view(dashboard_view), name="dashboard"),
-                *site_urls()]
-
-    site.get_urls = get_urls
-
-
-install(admin.site)
