@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from notifications.periodic_tasks import periodic_tasks_operation
+
 # (task, every N seconds, why this schedule)
 SCHEDULES = [
     ("notifications.dispatch_scheduled_events", 5,
@@ -9,21 +11,6 @@ SCHEDULES = [
     ("notifications.flush_digests", 10,
      "Digests are summaries: being up to 10 s late is unnoticeable and keeps the query rare."),
 ]
-
-
-def register(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    for task, seconds, why in SCHEDULES:
-        interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period="seconds")
-        PeriodicTask.objects.update_or_create(
-            name=task, defaults={"task": task, "interval": interval, "enabled": True,
-                                 "description": why})
-
-
-def unregister(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(name__in=[task for task, _, _ in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -40,5 +27,5 @@ class Migration(migrations.Migration):
                      "constraints": []},
             bases=("django_celery_beat.periodictask",),
         ),
-        migrations.RunPython(register, unregister),
+        periodic_tasks_operation(SCHEDULES),
     ]
