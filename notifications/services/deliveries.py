@@ -105,7 +105,7 @@ def _record(attempt: DeliveryAttempt, outcome: str, error: str = "", provider_id
                                 "provider_message_id"])
 
 
-def delivery_send(*, delivery_id, provider=None) -> None:
+def delivery_send(*, delivery_id, provider=None, templates: dict | None = None) -> None:
     """Send one delivery if it is queued and due; otherwise do nothing."""
     if not _claim(delivery_id):
         return
@@ -124,7 +124,7 @@ def delivery_send(*, delivery_id, provider=None) -> None:
                                              started_at=timezone.now())
     if provider.needs_template:
         try:
-            delivery.rendered = delivery_render(delivery)
+            delivery.rendered = delivery_render(delivery, templates=templates)
         except TemplateProblem as problem:
             _record(attempt, Outcome.PERMANENT, f"Template: {problem}")
             _finish(delivery, status=DeliveryStatus.FAILED, last_error=f"Template: {problem}")
@@ -175,9 +175,10 @@ def deliveries_send(*, delivery_ids: list) -> None:
 
             deliveries_send_bulk(provider=provider, delivery_ids=ids)
             continue
+        templates: dict = {}  # a batch shares its templates: look each up once
         with provider.batch():
             for pk in ids:
-                delivery_send(delivery_id=pk, provider=provider)
+                delivery_send(delivery_id=pk, provider=provider, templates=templates)
 
 
 def delivery_retry(*, delivery: Delivery) -> bool:
