@@ -27,8 +27,8 @@ from django.conf import settings
 from notifications.http import BlockedAddress, InvalidUrl, OutboundError, url_check
 from notifications.models import Delivery
 from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
+from notifications.providers.chat_http import target_for
 from notifications.providers.chat_text import chat_message
-from notifications.services.targets import UnknownTarget, target_reveal
 
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
 
@@ -64,10 +64,7 @@ class AppriseProvider(Provider):
     def send(self, delivery: Delivery) -> SendResult:
         import apprise  # loads every plugin; only paid for when this channel is used
 
-        try:
-            url = target_reveal(channel=self.channel, address=delivery.address)
-        except UnknownTarget as exc:
-            raise PermanentError(str(exc)) from exc
+        url = target_for(delivery, channel=self.channel)
         message = chat_message(delivery.rendered, channel=self.channel)
         asset = apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY)
         plugin = apprise.Apprise.instantiate(url, asset=asset)

@@ -26,6 +26,16 @@ from notifications.providers.base import PermanentError, TransientError
 _EXCERPT = 300
 
 
+def target_for(delivery, *, channel: str) -> str:
+    """The delivery's real target (a stored credential URL is looked up); unknown → permanent."""
+    from notifications.services.targets import UnknownTarget, target_reveal
+
+    try:
+        return target_reveal(channel=channel, address=delivery.address)
+    except UnknownTarget as exc:
+        raise PermanentError(str(exc)) from exc
+
+
 def call(method: str, url: str, *, service: str, json_body: object = None,
          headers: dict[str, str] | None = None, trusted: bool = False) -> OutboundResponse:
     """Send one request; raise ``PermanentError`` / ``TransientError`` when it could not be made.

@@ -30,9 +30,8 @@ from notifications.providers.base import (
     SendResult,
     TransientError,
 )
-from notifications.providers.chat_http import body_json, call, raise_for_status
+from notifications.providers.chat_http import body_json, call, raise_for_status, target_for
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
-from notifications.services.targets import UnknownTarget, target_reveal
 
 # Mattermost refuses posts over 16,383 characters (webhooks split them instead).
 _POST_MAX = 16_383
@@ -64,10 +63,7 @@ class MattermostProvider(Provider):
                 "MATTERMOST_URL and MATTERMOST_BOT_TOKEN.")
 
     def send(self, delivery: Delivery) -> SendResult:
-        try:
-            target = target_reveal(channel=self.channel, address=delivery.address)
-        except UnknownTarget as exc:
-            raise PermanentError(str(exc)) from exc
+        target = target_for(delivery, channel=self.channel)
         text = mattermost_markdown(chat_message(delivery.rendered, channel=self.channel))
         if target.lower().startswith(("http://", "https://")):
             return self._send_webhook(target, text)

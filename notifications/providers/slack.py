@@ -12,10 +12,9 @@ configured, so they are permanent; 429 and 5xx are transient.
 from __future__ import annotations
 
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult
-from notifications.providers.chat_http import call, excerpt, raise_for_status
+from notifications.providers.base import Provider, SendResult
+from notifications.providers.chat_http import call, excerpt, raise_for_status, target_for
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
-from notifications.services.targets import UnknownTarget, target_reveal
 
 # Slack's limits: 40,000 characters of text, 3,000 per section, 150 per header.
 _TEXT_MAX, _SECTION_MAX, _HEADER_MAX = 40_000, 3_000, 150
@@ -61,10 +60,7 @@ class SlackProvider(Provider):
     channel = "slack"
 
     def send(self, delivery: Delivery) -> SendResult:
-        try:
-            url = target_reveal(channel=self.channel, address=delivery.address)
-        except UnknownTarget as exc:
-            raise PermanentError(str(exc)) from exc
+        url = target_for(delivery, channel=self.channel)
         payload = slack_payload(chat_message(delivery.rendered, channel=self.channel))
         response = call("POST", url, service="Slack", json_body=payload)
         code = excerpt(response)

@@ -11,10 +11,9 @@ flow was deleted or turned off) are permanent, 429 and 5xx transient.
 from __future__ import annotations
 
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult
-from notifications.providers.chat_http import body_json, call, excerpt, raise_for_status
+from notifications.providers.base import Provider, SendResult
+from notifications.providers.chat_http import body_json, call, excerpt, raise_for_status, target_for
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
-from notifications.services.targets import UnknownTarget, target_reveal
 
 # Power Automate refuses requests over 100 KB; cards stay well below that.
 _TEXT_MAX = 20_000
@@ -44,10 +43,7 @@ class TeamsProvider(Provider):
     channel = "teams"
 
     def send(self, delivery: Delivery) -> SendResult:
-        try:
-            url = target_reveal(channel=self.channel, address=delivery.address)
-        except UnknownTarget as exc:
-            raise PermanentError(str(exc)) from exc
+        url = target_for(delivery, channel=self.channel)
         payload = teams_payload(chat_message(delivery.rendered, channel=self.channel))
         response = call("POST", url, service="Teams", json_body=payload)
         error = body_json(response).get("error")
