@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, WebSockets (origin-checked) through Channels' router."""
+"""ASGI entry point: Socket.IO, then HTTP through Django and WebSockets (origin-checked) through Channels."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.websocket_origins import origin_checked  # noqa: E402
 from config.websocket_urls import websocket_urlpatterns  # noqa: E402
+from inbox.socketio_server import socketio_app  # noqa: E402
 
-application = ProtocolTypeRouter(
+# Socket.IO (/socket.io/, both transports) first; everything else to Django and Channels.
+application = socketio_app(ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Session cookies authenticate browser sockets; inbox tokens are read by the consumer.
         "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
-)
+))

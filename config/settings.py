@@ -102,11 +102,24 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Live delivery (channel layer) --------------------------------------------------
+# Production: Redis pub/sub, with connection settings that keep idle subscribers open
+# (inbox/live/redis_layer.py says why). Embedded default: a SQLite file shared by every
+# process of this installation (web, beat, manage.py), so a notification created anywhere
+# reaches open pages without a server to install (inbox/live/feed_layer.py).
+if REDIS_URL:
+    from inbox.live.redis_layer import redis_layer_hosts
+
+    CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.live.redis_layer.RedisPubSubBatchLayer",
+                                  "CONFIG": {"hosts": redis_layer_hosts(REDIS_URL),
+                                             "prefix": env_str("LIVE_CHANNEL_PREFIX", "clarion")}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.live.feed_layer.SqliteFeedChannelLayer",
+                                  "CONFIG": {"path": env_str("LIVE_FEED_PATH",
+                                                             str(VAR_DIR / "live.sqlite3"))}}}
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://localhost/")
@@ -228,6 +241,13 @@ CORS_ALLOWED_ORIGINS = INBOX_ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/notifications(/.*)?$"
 INBOX_LONG_POLL_SECONDS = env_int("INBOX_LONG_POLL_SECONDS", 25, minimum=1)
 INBOX_SSE_KEEPALIVE_SECONDS = env_int("INBOX_SSE_KEEPALIVE_SECONDS", 15, minimum=1)
+# Socket.IO's own heartbeat (Engine.IO ping): a client that misses a ping for
+# interval + timeout seconds is disconnected and its push registration dropped.
+SOCKETIO_PING_INTERVAL_SECONDS = env_int("SOCKETIO_PING_INTERVAL_SECONDS", 25, minimum=1)
+SOCKETIO_PING_TIMEOUT_SECONDS = env_int("SOCKETIO_PING_TIMEOUT_SECONDS", 20, minimum=1)
+# A push-API socket that closed may present its (userId, connectionId) again this long
+# (Socket.IO reconnects by itself after a network blip); after that the pair is refused.
+PUSH_RECONNECT_GRACE_SECONDS = env_int("PUSH_RECONNECT_GRACE_SECONDS", 120, minimum=0)
 
 # --- Outgoing webhooks ------------------------------------------------------------------
 # Refuse plain-HTTP endpoint URLs (on create and on every send); on by default in production.

@@ -7,6 +7,8 @@ browser that could be tricked, so it is let through to authenticate normally.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
@@ -16,6 +18,16 @@ class BrowserOriginValidator(OriginValidator):
         return parsed_origin is None or super().valid_origin(parsed_origin)
 
 
+def _allowed() -> list[str]:
+    return [*settings.ALLOWED_HOSTS, *settings.INBOX_ALLOWED_ORIGINS]
+
+
 def origin_checked(application):
-    allowed = [*settings.ALLOWED_HOSTS, *settings.INBOX_ALLOWED_ORIGINS]
-    return BrowserOriginValidator(application, allowed)
+    return BrowserOriginValidator(application, _allowed())
+
+
+def origin_allowed(origin: str | None, environ: dict | None = None) -> bool:
+    """The same policy for servers that take a predicate (the Socket.IO server)."""
+    if not origin:
+        return True
+    return BrowserOriginValidator(None, _allowed()).valid_origin(urlparse(origin))

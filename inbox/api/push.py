@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import tomllib
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inbox.services.push import PUSH_ID_MAX_LENGTH, push_connection_register, push_send
 from notifications.api.authentication import ApiClient
+from notifications.api.parsers import LimitedJSONParser
 from notifications.models import ApiKey
 from notifications.services.api_keys import api_key_authenticate
 
@@ -116,16 +120,56 @@ class PushRegisterView(_PushApiView):
         return Response({"userId": connection.user_id, "connectionId": connection.connection_id})
 
 
+_FORM_KEY = re.compile(r"\[([^\[\]]*)\]")
+
+
+def form_message(form: QueryDict) -> dict[str, Any]:
+    """The body of a form-encoded push as the original server's parser read it.
+
+    ``message=hello`` gives the string; ``message[title]=Hi&message[body]=…``
+    gives an object (bracketed keys nest, ``[]`` collects a list), the way
+    Express's extended urlencoded parser reads them.
+    """
+    if "message" in form:
+        return {"message": form["message"]}
+    nested: dict[str, Any] = {}
+    for key, values in form.lists():
+        path = _FORM_KEY.findall(key[len("message"):]) if key.startswith("message[") else []
+        as_list = bool(path) and path[-1] == ""  # message[tags][]=a&message[tags][]=b
+        if as_list:
+            path.pop()
+        if not path or "" in path:
+            continue
+        *parents, last = path
+        target = nested
+        for part in parents:
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            target = child
+        else:
+            target[last] = list(values) if as_list else values[-1]
+    return {"message": nested} if nested else {}
+
+
 class PushSendView(_PushApiView):
-    """Push a message to every registered session of one of the Application's users."""
+    """Push a message to every registered session of one of the Application's users.
+
+    The body is JSON (``{"message": …}``) or, as the original push server also
+    accepted, form-encoded (``message=…`` or ``message[title]=…``).
+    """
 
     required_scopes = {"POST": PUSH_SCOPE}
+    parser_classes = [LimitedJSONParser, FormParser]
 
-    @extend_schema(operation_id="push_send", tags=["push"], request=PushMessageSerializer,
+    @extend_schema(operation_id="push_send", tags=["push"],
+                   request={"application/json": PushMessageSerializer,
+                            "application/x-www-form-urlencoded": PushMessageSerializer},
                    responses={200: PushResultSerializer})
     def post(self, request: Request, user_id: str) -> Response:
         UserIdSerializer(data={"userId": user_id}).is_valid(raise_exception=True)
-        body = PushMessageSerializer(data=request.data)
+        data = form_message(request.data) if isinstance(request.data, QueryDict) else request.data
+        body = PushMessageSerializer(data=data)
         body.is_valid(raise_exception=True)
         registered = push_send(application=request.user.application, user_id=user_id,
                                message=body.validated_data["message"])

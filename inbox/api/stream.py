@@ -56,12 +56,18 @@ def _unread(subscriber_id: int) -> int:
 
 
 class _Listener:
-    """A private channel in the subscriber's group, for one request's lifetime."""
+    """A private channel in the subscriber's group, for one request's lifetime.
+
+    One receive stays pending across waits: cancelling it at every idle timeout
+    would make the layer drop the channel and anything that arrives before the
+    next wait.
+    """
 
     def __init__(self, subscriber_id: int):
         self.layer = get_channel_layer()
         self.group = subscriber_group(subscriber_id)
         self.channel = ""
+        self._pending: asyncio.Future | None = None
 
     async def __aenter__(self) -> _Listener:
         self.channel = await self.layer.new_channel()
@@ -69,13 +75,18 @@ class _Listener:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
         await self.layer.group_discard(self.group, self.channel)
 
     async def next(self, timeout: float) -> dict | None:
-        try:
-            message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
-        except TimeoutError:
+        """The next live payload, or None when ``timeout`` seconds pass without one."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self.layer.receive(self.channel))
+        done, _ = await asyncio.wait({self._pending}, timeout=timeout)
+        if not done:
             return None
+        message, self._pending = self._pending.result(), None
         return message.get("payload")
 
 

@@ -17,7 +17,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.services.live import push_user_group
-from inbox.services.push import PUSH_ID_MAX_LENGTH, push_connection_seen
+from inbox.services.push import (
+    PUSH_ID_MAX_LENGTH,
+    push_connection_closed,
+    push_connection_seen,
+    push_id_or_none,
+)
 
 #: Close code for a pair nobody registered (4000–4999 are free for applications; 403 by analogy).
 CLOSE_UNKNOWN_CONNECTION = 4403
@@ -25,15 +30,7 @@ CLOSE_UNKNOWN_CONNECTION = 4403
 MAX_CLIENT_FRAME_CHARS = 4096
 
 _seen = database_sync_to_async(push_connection_seen)
-
-
-def _push_id(value: Any) -> str | None:
-    """The id as a string, or None when it is no usable id (numbers are accepted as clients send them)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str) and 0 < len(value) <= PUSH_ID_MAX_LENGTH:
-        return value
-    return None
+_closed = database_sync_to_async(push_connection_closed)
 
 
 class PushConsumer(AsyncJsonWebsocketConsumer):
@@ -41,6 +38,7 @@ class PushConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.push_groups: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()  # (userId, connectionId) this socket proved
         self.refused = False
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace"))
@@ -48,7 +46,11 @@ class PushConsumer(AsyncJsonWebsocketConsumer):
             await self.register(query.get("userId", [None])[-1], query.get("connectionId", [None])[-1])
 
     async def disconnect(self, code: int) -> None:
+        # Also when the client died and the server's WebSocket ping noticed: the pair stops
+        # counting as a live session.
         await self.leave_groups()
+        for user_id, connection_id in self.pairs:
+            await _closed(user_id=user_id, connection_id=connection_id)
 
     async def leave_groups(self) -> None:
         for group in self.push_groups:
@@ -82,7 +84,7 @@ class PushConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("unknown message type")
 
     async def register(self, raw_user_id: Any, raw_connection_id: Any) -> None:
-        user_id, connection_id = _push_id(raw_user_id), _push_id(raw_connection_id)
+        user_id, connection_id = push_id_or_none(raw_user_id), push_id_or_none(raw_connection_id)
         if user_id is None or connection_id is None:
             await self.send_error(
                 f"userId and connectionId must be non-empty strings of at most {PUSH_ID_MAX_LENGTH} "
@@ -100,6 +102,7 @@ class PushConsumer(AsyncJsonWebsocketConsumer):
             group = push_user_group(application_id, user_id)
             await self.channel_layer.group_add(group, self.channel_name)
             self.push_groups.add(group)
+        self.pairs.add((user_id, connection_id))
         await self.send_json({"type": "registered"})
 
     async def live_message(self, event: dict[str, Any]) -> None:

@@ -20,6 +20,10 @@ class PushConnection(models.Model):
     connection_id = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Set when the last socket that presented the pair closed (a dead client noticed by the
+    # transport's heartbeat counts): the pair is no longer counted as a live session, and may
+    # only be presented again within PUSH_RECONNECT_GRACE_SECONDS.
+    disconnected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,24 +1,20 @@
-"""Pushing to open sessions through the channel layer, only after the data is committed.
+"""Who a live message is for: the group names every session joins, and the door to send to them.
 
-Every WebSocket (and SSE / long-poll) session of a subscriber joins one group;
-a push is one ``group_send`` to it. Pushes run on commit so a rolled-back
-write never tells anyone anything.
+Every WebSocket, SSE, long-poll and Socket.IO session of a subscriber joins one
+group, ``inbox.<subscriber id>``; a session of the push-server-compatible API
+joins ``push.<application id>.<user id digest>``. Sending goes through
+``inbox.live.publisher``, after commit and in batches.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
+from inbox.live.publisher import LIVE_MESSAGE_TYPE, live_send_on_commit
 
-logger = logging.getLogger(__name__)
-
-#: The consumer method that forwards a live message to the client ("live.message" → live_message).
-LIVE_MESSAGE_TYPE = "live.message"
+__all__ = ["LIVE_MESSAGE_TYPE", "group_send_on_commit", "live_send_on_commit", "push_user_group",
+           "subscriber_group"]
 
 
 def subscriber_group(subscriber_id: int) -> str:
@@ -31,16 +27,6 @@ def push_user_group(application_id: int, user_id: str) -> str:
     return f"push.{application_id}.{digest}"
 
 
-def group_send_now(group: str, payload: dict[str, Any]) -> None:
-    """Send ``payload`` to every session in ``group``; a layer outage is logged, not raised."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, {"type": LIVE_MESSAGE_TYPE, "payload": payload})
-    except Exception:  # noqa: BLE001 — the data is committed; clients catch up on reconnect
-        logger.exception("live push to %s failed", group)
-
-
 def group_send_on_commit(group: str, payload: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: group_send_now(group, payload))
+    """One message to one group, after commit (a batch of one)."""
+    live_send_on_commit([(group, payload)])

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from inbox.models import Notification
 from inbox.selectors import notification_as_dict, unread_count, unread_counts
-from inbox.services.live import group_send_on_commit, subscriber_group
+from inbox.services.live import group_send_on_commit, live_send_on_commit, subscriber_group
 from notifications.models import Subscriber
 from notifications.services.escalation import escalations_cancel
 
@@ -41,12 +41,12 @@ def _owned(subscriber_id: int, ids: list[int]):
 def notifications_push_created(notifications: list[Notification]) -> None:
     """Tell each subscriber's sessions about new rows (one unread-count query for all)."""
     counts = unread_counts(subscriber_ids={n.subscriber_id for n in notifications})
-    for notification in notifications:
-        group_send_on_commit(subscriber_group(notification.subscriber_id), {
-            "type": "notification.created",
-            "notification": notification_as_dict(notification),
-            "unread_count": counts[notification.subscriber_id],
-        })
+    # One batch for all of them: one channel-layer round trip, however many subscribers.
+    live_send_on_commit((subscriber_group(notification.subscriber_id), {
+        "type": "notification.created",
+        "notification": notification_as_dict(notification),
+        "unread_count": counts[notification.subscriber_id],
+    }) for notification in notifications)
 
 
 @transaction.atomic

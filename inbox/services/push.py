@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +29,18 @@ PUSH_CONNECTION_MAX_IDLE = timedelta(days=30)
 
 #: The frame every registered session receives for one push.
 PUSH_FRAME_TYPE = "push"
+
+
+def push_id_or_none(value: Any) -> str | None:
+    """A pair member as a socket sent it, as a string; None when it is no usable id.
+
+    Numbers are accepted because clients send them (``emit('register', 42, …)``).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= PUSH_ID_MAX_LENGTH:
+        return value
+    return None
 
 
 def _validate_ids(*, user_id: str, connection_id: str) -> None:
@@ -59,37 +72,59 @@ def push_connection_register(*, application: Application, user_id: str,
     return connection
 
 
-def push_connection_seen(*, user_id: str, connection_id: str) -> list[int]:
-    """Mark the registrations of (user_id, connection_id) as used; return their Application ids.
+def _reconnect_grace() -> timedelta:
+    return timedelta(seconds=settings.PUSH_RECONNECT_GRACE_SECONDS)
 
-    Called when a browser presents the pair. The browser does not say which
+
+def push_connection_seen(*, user_id: str, connection_id: str) -> list[int]:
+    """Mark the registrations of (user_id, connection_id) as in use; return their Application ids.
+
+    Called when a socket presents the pair. The socket does not say which
     Application it belongs to, so every active Application that registered the
     pair is returned; each of them authorised whoever holds it. An empty list
-    means the pair is unknown and the browser must receive nothing.
+    means the pair is unknown — or its socket closed longer ago than the
+    reconnect grace — and the socket must receive nothing.
     """
     try:
         _validate_ids(user_id=user_id, connection_id=connection_id)
     except ValidationError:
         return []
+    now = timezone.now()
     registrations = PushConnection.objects.filter(
+        Q(disconnected_at__isnull=True) | Q(disconnected_at__gte=now - _reconnect_grace()),
         user_id=user_id, connection_id=connection_id, application__is_active=True)
     application_ids = sorted(set(registrations.values_list("application_id", flat=True)))
     if application_ids:
-        registrations.update(last_seen_at=timezone.now())
+        registrations.update(last_seen_at=now, disconnected_at=None)
     return application_ids
+
+
+def push_connection_closed(*, user_id: str, connection_id: str) -> int:
+    """Record that the socket holding the pair closed; return how many registrations it ends.
+
+    The registration stops counting as a live session at once (``push_send``'s
+    answer); a client that reconnects within the grace period (Socket.IO does,
+    after a network blip) presents the pair again and is let back in.
+    """
+    return PushConnection.objects.filter(
+        user_id=user_id, connection_id=connection_id, disconnected_at__isnull=True,
+    ).update(disconnected_at=timezone.now())
 
 
 def push_send(*, application: Application, user_id: str, message: Any) -> int:
     """Send ``message`` to every registered session of ``user_id``; return how many are registered.
 
-    The count is of registrations, not of open sockets: the channel layer cannot
-    tell how many browsers are listening. Nothing is stored, so there is no
+    The count is of registrations whose socket has not closed: ones the backend
+    just made (the browser is on its way) and ones a socket holds open; a socket
+    whose client died is dropped from it once the transport's heartbeat notices
+    (``push_connection_closed``). Nothing is stored, so there is no
     write to wait for; ``group_send_on_commit`` still is the right door because
     Django runs the callback at once when no transaction is open (the API view),
     and defers it when a caller pushes from inside a transaction that may roll
     back.
     """
-    registered = PushConnection.objects.filter(application=application, user_id=user_id).count()
+    registered = PushConnection.objects.filter(application=application, user_id=user_id,
+                                               disconnected_at__isnull=True).count()
     if registered:
         group_send_on_commit(push_user_group(application.pk, user_id),
                              {"type": PUSH_FRAME_TYPE, "message": message})
@@ -103,8 +138,10 @@ def push_connections_expire(*, older_than: timedelta = PUSH_CONNECTION_MAX_IDLE)
     so without this the table only grows. Runs daily (``inbox.expire_push_connections``,
     registered in ``inbox/migrations/0002_periodic_tasks.py``).
     """
-    cutoff = timezone.now() - older_than
+    now = timezone.now()
+    cutoff = now - older_than
     stale = PushConnection.objects.filter(
-        Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, created_at__lt=cutoff))
+        Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, created_at__lt=cutoff)
+        | Q(disconnected_at__lt=now - _reconnect_grace()))
     deleted, _ = stale.delete()
     return deleted

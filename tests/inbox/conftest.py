@@ -8,6 +8,7 @@ database because the server's threads must see what the test commits.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -40,6 +41,53 @@ def fresh_channel_layer() -> Iterator[None]:
     _flush_channel_layer()
 
 
+class GroupListener:
+    """A channel-layer channel in ``group``, served by an event loop of its own in a thread.
+
+    Layers keep their connections per event loop (Redis pub/sub subscribes on the
+    loop that joined), so joining and receiving must happen on one loop that
+    lives for the whole test, not on a fresh loop per ``async_to_sync`` call.
+    """
+
+    def __init__(self, group: str):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.layer = get_channel_layer()
+        self.group = group
+        self.channel = self._run(self._join())
+
+    def _run(self, coroutine, timeout: float = 5):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    async def _join(self) -> str:
+        channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, channel)
+        return channel
+
+    def receive(self, timeout: float = 2) -> dict:
+        return self._run(asyncio.wait_for(self.layer.receive(self.channel), timeout), timeout + 1)
+
+    def close(self) -> None:
+        self._run(self.layer.group_discard(self.group, self.channel))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def group_listener() -> Iterator:
+    """Return a function that joins a group; every listener is closed after the test."""
+    listeners: list[GroupListener] = []
+
+    def listen(group: str) -> GroupListener:
+        listeners.append(GroupListener(group))
+        return listeners[-1]
+
+    yield listen
+    for listener in listeners:
+        listener.close()
+
+
 @pytest.fixture
 def asgi_live_server(transactional_db, fresh_channel_layer) -> Iterator[str]:
     """Serve the whole ASGI application on 127.0.0.1; yield its base URL (``http://127.0.0.1:<port>``)."""
@@ -52,7 +100,7 @@ def asgi_live_server(transactional_db, fresh_channel_layer) -> Iterator[str]:
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
+                                           log_level="warning", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
                               name=f"asgi-live-server-{port}", daemon=True)
     thread.start()

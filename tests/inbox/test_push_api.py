@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import tomllib
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -128,26 +125,17 @@ def test_key_without_push_scope_is_403():
     assert not PushConnection.objects.exists()
 
 
-def _receive(channel: str):
-    async def receive():
-        return await asyncio.wait_for(get_channel_layer().receive(channel), timeout=1)
-
-    return async_to_sync(receive)()
-
-
 def test_push_reaches_the_users_group_and_reports_registered_connections(
-        client, django_capture_on_commit_callbacks):
+        client, django_capture_on_commit_callbacks, group_listener):
     register(client, "alice", "c-1")
     register(client, "alice", "c-2")
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(push_user_group(client.application.pk, "alice"), channel)
+    listener = group_listener(push_user_group(client.application.pk, "alice"))
     message = {"title": "Build", "body": "passed", "params": {"id": 7}}
     with django_capture_on_commit_callbacks(execute=True):
         response = push(client, "alice", {"message": message})
     assert response.status_code == 200, response.content
     assert response.json() == {"registered_connections": 2}
-    assert _receive(channel) == {"type": "live.message",
+    assert listener.receive() == {"type": "live.message", "group": listener.group,
                                  "payload": {"type": "push", "message": message}}
 
 
