@@ -2,7 +2,7 @@
 
 Deliveries arrive in batches; each batch becomes one bulk INSERT of inbox rows
 (unique per delivery, so a retried batch writes nothing twice) and, after
-commit, one push per row to the subscriber's sessions with the new unread count.
+commit, one batch of pushes to the subscribers' sessions with their new unread counts.
 For a rule with escalation, the pending follow-up deliveries are created in the
 same transaction (see ``notifications.services.escalation``).
 """
@@ -50,10 +50,15 @@ class InAppProvider(Provider):
                 category=delivery.rule.category if delivery.rule else None,
                 level=level if level in {"info", "success", "warning", "error"} else "info",
                 data={"event": event.event_type, "event_id": str(event.pk)}, **_content(delivery)))
-        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        written = (Notification.objects.filter(delivery__in=[r.delivery for r in rows])
-                   .select_related("category"))
-        notifications_push_created(list(written))
+        # A batch retried after a crash finds some rows written already: write only the rest,
+        # and push only those, so an open inbox never shows the same notification twice.
+        batch_ids = [row.delivery_id for row in rows]
+        existing = set(Notification.objects.filter(delivery_id__in=batch_ids)
+                       .values_list("delivery_id", flat=True))
+        Notification.objects.bulk_create([row for row in rows if row.delivery_id not in existing],
+                                         ignore_conflicts=True, batch_size=500)
+        written = list(Notification.objects.filter(delivery_id__in=batch_ids).select_related("category"))
+        notifications_push_created([n for n in written if n.delivery_id not in existing])
         # Rules with escalation: the follow-up e-mail/SMS waits, queued, for N minutes.
         escalations_create(deliveries=[row.delivery for row in rows])
         for notification in written:
