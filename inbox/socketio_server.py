@@ -33,6 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from config.websocket_origins import origin_allowed
+from inbox.live.publisher import live_payload
 from inbox.services.live import push_user_group
 from inbox.services.push import (
     PUSH_FRAME_TYPE,
@@ -97,7 +98,7 @@ class ChannelLayerBridge:
         while True:
             message = await layer.receive(channel)
             try:
-                payload, group = message.get("payload") or {}, message.get("group")
+                payload, group = live_payload(message), message.get("group")
                 if group and payload.get("type") == PUSH_FRAME_TYPE:
                     await self.server.emit("message", payload.get("message"), room=group)
             except Exception:  # noqa: BLE001 — one bad message must not stop every later push

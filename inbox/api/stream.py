@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from inbox.auth import bearer_token, subscriber_for_user
+from inbox.live.publisher import live_payload
 from inbox.selectors import notification_as_dict, notifications_after, unread_count
 from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
@@ -87,7 +88,7 @@ class _Listener:
         if not done:
             return None
         message, self._pending = self._pending.result(), None
-        return message.get("payload")
+        return live_payload(message)
 
 
 def _sse(payload: dict) -> str:

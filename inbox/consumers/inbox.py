@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.auth import subscriber_for_user
+from inbox.consumers.live import LiveForwardingMixin
 from inbox.selectors import notification_as_dict, notifications_after, unread_count
 from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
@@ -39,7 +40,7 @@ def _catch_up(subscriber_id: int, after: int) -> tuple[int, list[dict]]:
     return count, [notification_as_dict(n) for n in missed]
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class InboxConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self) -> None:
@@ -80,5 +81,3 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "error": "unsupported message"})
 
-    async def live_message(self, event: dict) -> None:
-        await self.send_json(event["payload"])

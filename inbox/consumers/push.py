@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from inbox.consumers.live import LiveForwardingMixin
 from inbox.services.live import push_user_group
 from inbox.services.push import (
     PUSH_ID_MAX_LENGTH,
@@ -33,7 +34,7 @@ _seen = database_sync_to_async(push_connection_seen)
 _closed = database_sync_to_async(push_connection_closed)
 
 
-class PushConsumer(AsyncJsonWebsocketConsumer):
+class PushConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
     """One browser session; joins the group of each (userId, connectionId) it proves."""
 
     async def connect(self) -> None:
@@ -108,7 +109,7 @@ class PushConsumer(AsyncJsonWebsocketConsumer):
     async def live_message(self, event: dict[str, Any]) -> None:
         """Forward a push (``inbox.services.push.push_send``) exactly as the service built it."""
         if not self.refused:
-            await self.send_json(event["payload"])
+            await super().live_message(event)
 
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})

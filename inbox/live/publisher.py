@@ -16,6 +16,7 @@ and clients catch up by ``last_id`` when they reconnect.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,20 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
 
 
 def layer_message(group: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The channel-layer message for ``payload``; it names its group for front ends that need it."""
-    return {"type": LIVE_MESSAGE_TYPE, "group": group, "payload": payload}
+    """The channel-layer message for ``payload``: already JSON, and naming its group.
+
+    Encoding happens once here, in the sender, instead of once per socket in
+    the web process, where a broadcast's cost lands on the event loop that
+    serves every other socket. The group is there for front ends that serve
+    several groups from one channel (the Socket.IO bridge).
+    """
+    return {"type": LIVE_MESSAGE_TYPE, "group": group,
+            "text": json.dumps(payload, separators=(",", ":"), cls=DjangoJSONEncoder)}
+
+
+def live_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """The payload a ``layer_message`` carries, decoded (for front ends that need the object)."""
+    return json.loads(message["text"])
 
 
 async def _send(messages: list[tuple[str, dict]]) -> None:
