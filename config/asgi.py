@@ -14,13 +14,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.websocket_origins import origin_checked  # noqa: E402
 from config.websocket_urls import websocket_urlpatterns  # noqa: E402
+from inbox.api.push_fast import PushFastPath  # noqa: E402
 from inbox.socketio_server import socketio_app  # noqa: E402
 
-# Socket.IO (/socket.io/, both transports) first; everything else to Django and Channels.
-application = socketio_app(ProtocolTypeRouter(
+# Socket.IO (/socket.io/, both transports) first, then the push API's hot path; everything
+# else (and every push the hot path does not take) to Django and Channels.
+application = socketio_app(PushFastPath(ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Session cookies authenticate browser sockets; inbox tokens are read by the consumer.
         "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
-))
+)))
