@@ -108,6 +108,14 @@ class WebServer(Process):
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — local server
             return json.load(response)
 
+    def put_register(self, user_id: str, connection_id: str, secret: str) -> dict:
+        """``PUT /api/{userId}/register`` as a push-server backend calls it."""
+        request = urllib.request.Request(
+            f"{self.url}/api/{user_id}/register?connectionId={connection_id}", method="PUT",
+            headers={"X-AUTH-TOKEN": secret})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 — local server
+            return json.load(response)
+
     @property
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://")

@@ -290,3 +290,72 @@ async def _broadcast_with_a_crash(servers, worker, start_worker, shared, watched
             task.cancel()
             assert set(caught.ids) == missed
         collector.task.cancel()
+
+
+def test_sixteen_concurrent_pushers_and_broadcasts_lose_nothing(production):
+    servers, _, _, _ = production
+    group = RecipientGroupFactory(name="#watchers")
+    watchers = SubscriberFactory.create_batch(20)
+    group.members.add(*watchers)
+    inbox_rule("soak.news", group=group)
+    key, secret = make_api_key()
+    users = [f"user-{i}" for i in range(40)]
+    for index, user in enumerate(users):
+        servers[index % 2].put_register(user, f"c-{user}", secret)
+    asyncio.run(_concurrent(servers, users, watchers, secret))
+
+
+async def _concurrent(servers, users, watchers, secret) -> None:
+    push_sockets = {}
+    for index, user in enumerate(users):
+        collector = Collector(user)
+        collector.task = asyncio.create_task(websocket_client(
+            collector, f"{servers[index % 2].ws_url}/ws/push/?userId={user}&connectionId=c-{user}",
+            "registered"))
+        push_sockets[user] = collector
+    inbox_sockets = []
+    for index, subscriber in enumerate(watchers):
+        minted = await asyncio.to_thread(servers[0].post, f"/api/subscribers/{subscriber.external_id}"
+                                         "/inbox-token", {}, secret)
+        collector = Collector(subscriber.external_id)
+        collector.task = asyncio.create_task(websocket_client(
+            collector, f"{servers[index % 2].ws_url}/ws/inbox/?token={minted['token']}", "hello"))
+        inbox_sockets.append(collector)
+    everyone = [*push_sockets.values(), *inbox_sockets]
+    await wait_until(lambda: all(getattr(c, "ready", False) for c in everyone), 20, "sockets")
+
+    def pusher(number: int) -> list[tuple[str, str]]:
+        sent = []
+        for step in range(25):
+            user = users[(number * 25 + step) % len(users)]
+            message = f"push {number}-{step}"
+            servers[step % 2].post(f"/api/{user}/push", {"message": message}, secret, "X-AUTH-TOKEN")
+            sent.append((user, message))
+            if number < 4 and step % 5 == 0:  # four of the callers broadcast as well
+                servers[step % 2].post("/api/events", {"event": "soak.news",
+                                                       "data": {"title": f"news {number}-{step}"}},
+                                       secret)
+        return sent
+
+    sent = [pair for batch in await asyncio.gather(
+        *(asyncio.to_thread(pusher, number) for number in range(16))) for pair in batch]
+    expected: dict[str, list[str]] = {user: [] for user in users}
+    for user, message in sent:
+        expected[user].append(message)
+
+    def news_count() -> int:
+        return Notification.objects.filter(title__startswith="news").count()
+
+    for _ in range(300):  # the worker writes the 20 broadcasts × 20 watchers
+        if await asyncio.to_thread(news_count) == 20 * 20:
+            break
+        await asyncio.sleep(0.1)
+    await wait_until(lambda: all(len(c.pushes) >= len(expected[c.name]) for c in push_sockets.values())
+                     and all(len(c.ids) >= 20 for c in inbox_sockets), 20, "every message")
+    await asyncio.sleep(0.5)  # anything extra (a duplicate) would have arrived by now
+    for user, collector in push_sockets.items():
+        assert sorted(collector.pushes) == sorted(expected[user]), user
+    for collector in inbox_sockets:
+        assert len(collector.ids) == len(set(collector.ids)) == 20, collector.name
+    for collector in everyone:
+        collector.task.cancel()
