@@ -147,18 +147,21 @@ def report(label: str, n: int, measured: dict) -> float:
 
 async def main(sizes: list[int]) -> None:
     await asyncio.to_thread(call_command, "migrate", verbosity=0)
-    clarion = Server("config.asgi:application", "clarion")
-    raw = Server("bench.raw_asgi_app:app", "raw")
-    try:
-        print("Median of the time until the LAST socket received, over "
-              f"{ROUNDS} rounds; p50/p99 over every receipt.")
-        for n in sizes:
+    print("Median of the time until the LAST socket received, over "
+          f"{ROUNDS} rounds; p50/p99 over every receipt. Fresh server processes for each size, "
+          "so RSS growth is the sockets' own.")
+    for n in sizes:
+        clarion = Server("config.asgi:application", "clarion")
+        try:
             ours = report("clarion", n, await measure_clarion(clarion, n))
+        finally:
+            clarion.stop()
+        raw = Server("bench.raw_asgi_app:app", "raw")
+        try:
             theirs = report("raw", n, await measure_raw(raw, n))
-            print(f"{'':>8} {n:>6}  Clarion / raw: {ours / theirs:.2f}x the time\n")
-    finally:
-        clarion.stop()
-        raw.stop()
+        finally:
+            raw.stop()
+        print(f"{'':>8} {n:>6}  Clarion / raw: {ours / theirs:.2f}x the time\n")
 
 
 if __name__ == "__main__":

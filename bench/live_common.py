@@ -33,7 +33,7 @@ import django  # noqa: E402
 
 django.setup()
 
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning",
+UVICORN_FLAGS = ["--host", "127.0.0.1", "--lifespan", "off", "--log-level", "warning", "--ws-per-message-deflate", "false",
                  "--no-access-log"]
 
 

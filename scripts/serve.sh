@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Serve Clarion: uvicorn (HTTP + WebSockets) in the foreground, Celery beat beside it.
 # On the embedded default beat executes the periodic tasks itself (tasks are eager),
-# so retries and recovery work without a broker or a worker. Stopping the server
-# stops beat too.
+# so retries and recovery work without a broker or a worker; what it sends reaches open
+# pages through the live feed the processes share (var/live.sqlite3). Stopping the server
+# stops beat too. WebSockets are pinged every 20 s (a dead client is dropped 20 s later)
+# and not compressed (half the memory per idle socket; see bench/RESULTS.md).
 set -euo pipefail
 host="${1:-127.0.0.1}"
 port="${2:-8000}"
@@ -13,4 +15,5 @@ beat_pid=$!
 trap 'kill "$beat_pid" 2>/dev/null || true' EXIT INT TERM
 echo "Clarion is serving on http://$host:$port/  (admin: /admin/, API docs: /api/docs/)"
 echo "E-mails land in var/outbox/; beat log in var/beat.log. Stop with Ctrl-C."
-.venv/bin/uvicorn config.asgi:application --host "$host" --port "$port" --lifespan off
+.venv/bin/uvicorn config.asgi:application --host "$host" --port "$port" --lifespan off \
+  --ws-ping-interval 20 --ws-ping-timeout 20 --ws-per-message-deflate false

@@ -34,8 +34,10 @@ def _authenticate(scope) -> object | None:
 
 
 @database_sync_to_async
-def _catch_up(subscriber_id: int, after: int) -> tuple[int, list[dict]]:
+def _catch_up(subscriber_id: int, after: int | None) -> tuple[int, list[dict]]:
     count = unread_count(subscriber_id=subscriber_id)
+    if after is None:  # a first connection: nothing was missed
+        return count, []
     missed = notifications_after(subscriber_id=subscriber_id, after_id=after)
     return count, [notification_as_dict(n) for n in missed]
 
@@ -57,7 +59,7 @@ class InboxConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         last_id = (query.get("last_id") or [""])[0]
         after = int(last_id) if last_id.isdigit() else None
-        count, missed = await _catch_up(subscriber.pk, after if after is not None else 2**62)
+        count, missed = await _catch_up(subscriber.pk, after)
         await self.send_json({"type": "hello", "subscriber": subscriber.external_id,
                               "unread_count": count})
         for notification in missed:
