@@ -64,10 +64,13 @@ class _Listener:
     next wait.
     """
 
-    def __init__(self, subscriber_id: int):
+    def __init__(self, subscriber_id: int, after: int | None = None):
         self.layer = get_channel_layer()
         self.group = subscriber_group(subscriber_id)
         self.channel = ""
+        # The client already has every notification up to here (it said so, or it was just
+        # read from the database for it); a live copy of one of those is not sent again.
+        self.after = after or 0
         self._pending: asyncio.Future | None = None
 
     async def __aenter__(self) -> _Listener:
@@ -82,13 +85,21 @@ class _Listener:
 
     async def next(self, timeout: float) -> dict | None:
         """The next live payload, or None when ``timeout`` seconds pass without one."""
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self.layer.receive(self.channel))
-        done, _ = await asyncio.wait({self._pending}, timeout=timeout)
-        if not done:
-            return None
-        message, self._pending = self._pending.result(), None
-        return live_payload(message)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self._pending is None:
+                self._pending = asyncio.ensure_future(self.layer.receive(self.channel))
+            remaining = max(deadline - asyncio.get_running_loop().time(), 0)
+            done, _ = await asyncio.wait({self._pending}, timeout=remaining)
+            if not done:
+                return None
+            message, self._pending = self._pending.result(), None
+            payload = live_payload(message)
+            created = (payload.get("notification") or {}).get("id") if payload.get(
+                "type") == "notification.created" else None
+            if created is None or created > self.after:
+                self.after = max(self.after, created or 0)
+                return payload
 
 
 def _sse(payload: dict) -> str:
@@ -105,13 +116,14 @@ async def sse_stream(request: HttpRequest):
     after = _cursor(request.headers.get("Last-Event-ID") or request.GET.get("last_id"))
 
     async def events() -> AsyncIterator[str]:
-        async with _Listener(subscriber.pk) as listener:
+        async with _Listener(subscriber.pk, after) as listener:
             yield "retry: 3000\n\n"
             count = await _unread(subscriber.pk)
             yield _sse({"type": "hello", "unread_count": count})
             if after is not None:
                 for payload in await _missed(subscriber.pk, after):
                     payload["unread_count"] = count
+                    listener.after = max(listener.after, payload["notification"]["id"])
                     yield _sse(payload)
             while True:
                 payload = await listener.next(settings.INBOX_SSE_KEEPALIVE_SECONDS)
@@ -139,7 +151,7 @@ async def long_poll(request: HttpRequest):
                       settings.INBOX_LONG_POLL_SECONDS)
     except ValueError:
         return JsonResponse({"timeout": ["Must be a number of seconds."]}, status=400)
-    async with _Listener(subscriber.pk) as listener:
+    async with _Listener(subscriber.pk, after) as listener:
         events = await _missed(subscriber.pk, after) if after is not None else []
         if after is not None and not events:
             first = await listener.next(max(timeout, 0))

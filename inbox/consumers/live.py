@@ -11,7 +11,10 @@ and goes out as it is.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
+
+from channels.sessions import InstanceSessionWrapper
 
 from inbox.live.publisher import LIVE_MESSAGE_TYPE
 
@@ -26,4 +29,11 @@ class LiveForwardingMixin:
             await super().dispatch(message)
 
     async def live_message(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        await self._live_send({"type": "websocket.send", "text": event["text"]})
+
+    @cached_property
+    def _live_send(self):
+        # Channels' session wrapper looks at the session on every frame, but only acts on the
+        # handshake; once the socket is open, frames can go to the server's own ``send``.
+        wrapper = getattr(self.base_send, "__self__", None)
+        return wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else self.base_send
