@@ -68,7 +68,7 @@ def push_connection_register(*, application: Application, user_id: str,
     _validate_ids(user_id=user_id, connection_id=connection_id)
     connection, _ = PushConnection.objects.update_or_create(
         application=application, user_id=user_id, connection_id=connection_id,
-        defaults={"last_seen_at": timezone.now()})
+        defaults={"last_seen_at": timezone.now(), "disconnected_at": None})
     return connection
 
 

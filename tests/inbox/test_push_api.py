@@ -222,3 +222,14 @@ def test_expire_deletes_registrations_unused_for_thirty_days(push_key):
     assert set(PushConnection.objects.values_list("connection_id", flat=True)) == {
         "fresh", "never-seen-new"}
     assert push_connections_expire(older_than=timedelta(days=1)) == 1
+
+
+def test_registering_a_closed_pair_again_makes_it_live_again(client):
+    from inbox.services.push import push_connection_closed, push_send
+
+    register(client, "alice", "c-1")
+    assert push_connection_closed(user_id="alice", connection_id="c-1") == 1
+    assert push_send(application=client.application, user_id="alice", message="x") == 0
+    register(client, "alice", "c-1")  # the backend hands the same id out again
+    assert PushConnection.objects.get().disconnected_at is None
+    assert push_send(application=client.application, user_id="alice", message="x") == 1
