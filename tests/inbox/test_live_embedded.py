@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from websockets.sync.client import connect
 
-from tests.inbox.processes import Process, WebServer, environment, manage, minted_secret
+from tests.processes import Process, WebServer, environment, manage, minted_secret
 
 
 @pytest.fixture

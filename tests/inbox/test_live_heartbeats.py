@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.inbox.processes import WebServer, environment, manage, minted_secret
+from tests.processes import WebServer, environment, manage, minted_secret
 
 
 def silent_websocket(port: int, path: str, frames: list[str]) -> socket.socket:

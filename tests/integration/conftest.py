@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -12,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.processes import Process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,38 +33,22 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-class Worker:
+class Worker(Process):
     """``celery worker`` in its own process group, so it can be killed like a crashed host."""
 
     def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log, self.process = env, log, None
+        super().__init__([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+                          "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                          "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"], env, log)
 
     def start(self) -> Worker:
         self.log.write_text("")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+        super().start()
         wait_for(lambda: " ready." in self.log.read_text() or self.process.poll() is not None,
                  what="the Celery worker to start")
         if self.process.poll() is not None:
             pytest.fail(f"worker exited at start:\n{self.log.read_text()[-3000:]}")
         return self
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no acknowledgements — a crash."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture

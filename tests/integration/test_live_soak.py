@@ -38,8 +38,8 @@ from inbox.models import Notification
 from notifications.models import Delivery, DeliveryStatus, MessageTemplate
 from notifications.services.sweeper import sweep
 from tests.factories import RecipientGroupFactory, RuleFactory, SubscriberFactory, make_api_key
-from tests.inbox.processes import WebServer, environment
 from tests.integration.conftest import _database_url
+from tests.processes import WebServer, environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -68,6 +68,15 @@ def inbox_rule(event_type: str, *, group=None) -> None:
         rule.groups.add(group)
     MessageTemplate.objects.create(rule=rule, channel="inapp", inapp_title="{{ data.title }}",
                                    inapp_body="body")
+
+
+def group_with_inbox_rule(name: str, event_type: str, size: int) -> list:
+    """A group of ``size`` new subscribers that ``event_type`` reaches in-app; return its members."""
+    group = RecipientGroupFactory(name=name)
+    members = SubscriberFactory.create_batch(size)
+    group.members.add(*members)
+    inbox_rule(event_type, group=group)
+    return members
 
 
 class Collector:
@@ -219,10 +228,7 @@ async def wait_for_notification(event_id: str) -> int:
 
 def test_worker_killed_mid_broadcast_every_open_socket_still_gets_each_notification_once(production):
     servers, worker, start_worker, shared = production
-    group = RecipientGroupFactory(name="#everyone")
-    members = SubscriberFactory.create_batch(600)
-    group.members.add(*members)
-    inbox_rule("soak.broadcast", group=group)
+    members = group_with_inbox_rule("#everyone", "soak.broadcast", 600)
     _, secret = make_api_key()
     watched = members[:: len(members) // 30][:30]  # 30 sockets, alternating web processes
     asyncio.run(_broadcast_with_a_crash(servers, worker, start_worker, shared, watched, secret))
@@ -294,11 +300,8 @@ async def _broadcast_with_a_crash(servers, worker, start_worker, shared, watched
 
 def test_sixteen_concurrent_pushers_and_broadcasts_lose_nothing(production):
     servers, _, _, _ = production
-    group = RecipientGroupFactory(name="#watchers")
-    watchers = SubscriberFactory.create_batch(20)
-    group.members.add(*watchers)
-    inbox_rule("soak.news", group=group)
-    key, secret = make_api_key()
+    watchers = group_with_inbox_rule("#watchers", "soak.news", 20)
+    _, secret = make_api_key()
     users = [f"user-{i}" for i in range(40)]
     for index, user in enumerate(users):
         servers[index % 2].put_register(user, f"c-{user}", secret)

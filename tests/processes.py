@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 #: Variables a test process must not inherit from the test run (they pick the setup).
 SETUP_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
                    "CELERY_QUEUE", "EMAIL_URL", "ANYMAIL_ESP", "LIVE_FEED_PATH", "CLARION_VAR_DIR")
