@@ -19,14 +19,19 @@ from django.conf import settings
 from django.http import HttpResponse, QueryDict
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inbox.services.push import PUSH_ID_MAX_LENGTH, push_connection_register, push_send
+from inbox.services.push import (
+    PUSH_ID_MAX_LENGTH,
+    LiveDeliveryUnavailable,
+    push_connection_register,
+    push_send,
+)
 from notifications.api.authentication import ApiClient
 from notifications.api.parsers import LimitedJSONParser
 from notifications.models import ApiKey
@@ -165,14 +170,20 @@ class PushSendView(_PushApiView):
     @extend_schema(operation_id="push_send", tags=["push"],
                    request={"application/json": PushMessageSerializer,
                             "application/x-www-form-urlencoded": PushMessageSerializer},
-                   responses={200: PushResultSerializer})
+                   responses={200: PushResultSerializer, 503: OpenApiResponse(
+                       description="Live delivery (Redis) is down; nothing was delivered. Retry.")})
     def post(self, request: Request, user_id: str) -> Response:
         UserIdSerializer(data={"userId": user_id}).is_valid(raise_exception=True)
         data = form_message(request.data) if isinstance(request.data, QueryDict) else request.data
         body = PushMessageSerializer(data=data)
         body.is_valid(raise_exception=True)
-        registered = push_send(application=request.user.application, user_id=user_id,
-                               message=body.validated_data["message"])
+        try:
+            registered = push_send(application=request.user.application, user_id=user_id,
+                                   message=body.validated_data["message"])
+        except LiveDeliveryUnavailable:
+            return Response({"detail": "Live delivery is unavailable right now; nothing was "
+                                       "delivered. Retry shortly."},
+                            status=503, headers={"Retry-After": "5"})
         return Response({"registered_connections": registered})
 
 

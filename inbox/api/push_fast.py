@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -40,6 +41,8 @@ from inbox.models import PushConnection
 from inbox.services.live import push_user_group
 from inbox.services.push import PUSH_FRAME_TYPE, PUSH_ID_MAX_LENGTH
 from notifications.services.api_keys import api_key_authenticate
+
+logger = logging.getLogger(__name__)
 
 #: How long a checked key is trusted without asking the database again.
 KEY_CACHE_SECONDS = 5.0
@@ -143,8 +146,12 @@ class PushFastPath:
         registered = await _counts.submit((application_id, user_id))
         if registered:
             group = push_user_group(application_id, user_id)
-            await _publishes.submit((group, layer_message(
-                group, {"type": PUSH_FRAME_TYPE, "message": message})))
+            try:
+                await _publishes.submit((group, layer_message(
+                    group, {"type": PUSH_FRAME_TYPE, "message": message})))
+            except Exception:  # noqa: BLE001 — Django tries once more and answers 503 if it fails
+                logger.warning("push to the live layer failed; handing it to Django", exc_info=True)
+                return await self.application(scope, replay, send)
         answer = json.dumps({"registered_connections": registered}).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [*_HEADERS, (b"content-length", str(len(answer)).encode())]})

@@ -33,6 +33,8 @@ from channels_redis.pubsub import (
     RedisSingleShardConnection,
 )
 from channels_redis.utils import _wrap_close
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 #: Seconds between PINGs on an idle connection, so a half-open TCP connection (a Redis restart,
 #: a NAT that forgot it) is found and replaced before a message is lost on it.
@@ -106,13 +108,23 @@ class _BatchLoopLayer(RedisPubSubLoopLayer):
             size += len(payload) + len(group)
         if batch:
             batches.append(batch)
+        packed = [msgpack.packb(chunk, use_bin_type=True) for chunk in batches]
         shard = self._get_shard(self.batch_channel)
         async with shard._lock:  # the shard's own lock and connection, as its publish() uses them
             shard._ensure_redis()
-            pipeline = shard._redis.pipeline(transaction=False)
-            for chunk in batches:
-                pipeline.publish(self.batch_channel, msgpack.packb(chunk, use_bin_type=True))
-            await pipeline.execute()
+            for attempt in (1, 2):
+                pipeline = shard._redis.pipeline(transaction=False)
+                for payload in packed:
+                    pipeline.publish(self.batch_channel, payload)
+                try:
+                    await pipeline.execute()
+                    return
+                except (RedisConnectionError, RedisTimeoutError):
+                    if attempt == 2:
+                        raise
+                    # After a Redis restart every pooled connection is dead; drop them all and
+                    # try once more on a fresh one.
+                    await shard._redis.connection_pool.disconnect()
 
     def deliver_batch(self, data: bytes) -> None:
         """Hand each message of a batch to this loop's members of its group."""

@@ -14,11 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from inbox.live.publisher import live_send_now
 from inbox.models import PushConnection
-from inbox.services.live import group_send_on_commit, push_user_group
+from inbox.services.live import push_user_group
 from notifications.models import Application
 
 #: Longest user id / connection id accepted (the model columns' size).
@@ -117,18 +119,28 @@ def push_send(*, application: Application, user_id: str, message: Any) -> int:
     The count is of registrations whose socket has not closed: ones the backend
     just made (the browser is on its way) and ones a socket holds open; a socket
     whose client died is dropped from it once the transport's heartbeat notices
-    (``push_connection_closed``). Nothing is stored, so there is no
-    write to wait for; ``group_send_on_commit`` still is the right door because
-    Django runs the callback at once when no transaction is open (the API view),
-    and defers it when a caller pushes from inside a transaction that may roll
-    back.
+    (``push_connection_closed``).
+
+    Sent after commit: at once when no transaction is open (the API view),
+    later when a caller pushes from inside a transaction that may roll back.
+    A push is stored nowhere, so when it is sent at once and the live layer
+    refuses it (Redis down), ``LiveDeliveryUnavailable`` says so instead of a
+    silent loss — the caller can retry.
     """
     registered = PushConnection.objects.filter(application=application, user_id=user_id,
                                                disconnected_at__isnull=True).count()
     if registered:
-        group_send_on_commit(push_user_group(application.pk, user_id),
-                             {"type": PUSH_FRAME_TYPE, "message": message})
+        batch = [(push_user_group(application.pk, user_id),
+                  {"type": PUSH_FRAME_TYPE, "message": message})]
+        taken: list[bool] = []
+        transaction.on_commit(lambda: taken.append(live_send_now(batch)))
+        if taken == [False]:
+            raise LiveDeliveryUnavailable()
     return registered
+
+
+class LiveDeliveryUnavailable(Exception):
+    """The live layer (Redis) did not take a push; nothing was delivered."""
 
 
 def push_connections_expire(*, older_than: timedelta = PUSH_CONNECTION_MAX_IDLE) -> int:
