@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.auth import subscriber_for_user
-from inbox.consumers.live import LiveForwardingMixin
+from inbox.consumers.live import LiveSinkMixin
 from inbox.selectors import notification_as_dict, notifications_after, unread_count
 from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
@@ -42,7 +42,7 @@ def _catch_up(subscriber_id: int, after: int | None) -> tuple[int, list[dict]]:
     return count, [notification_as_dict(n) for n in missed]
 
 
-class InboxConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
+class InboxConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self) -> None:
@@ -55,7 +55,7 @@ class InboxConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
             return
         self.group = subscriber_group(subscriber.pk)
         # Join before reading what was missed, so nothing falls in between.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.live_join(self.group)
         query = parse_qs(self.scope.get("query_string", b"").decode())
         last_id = (query.get("last_id") or [""])[0]
         after = int(last_id) if last_id.isdigit() else None
@@ -68,7 +68,7 @@ class InboxConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.live_leave(self.group)
 
     @classmethod
     async def decode_json(cls, text_data):

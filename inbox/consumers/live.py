@@ -1,35 +1,43 @@
-"""What every live WebSocket consumer shares: forwarding a layer message with no per-message detour.
+"""What every live WebSocket consumer shares: taking frames straight from the channel layer.
 
 A broadcast puts thousands of messages through one web process at once, so
-the path from the channel layer to the socket is a hot path. Channels'
-``dispatch`` closes stale database connections before every handler, through
-a thread hop; a live message touches no database, and at a broadcast that hop
-was most of the cost (profiled: about half of the web process's time). The
-message arrives already JSON-encoded (``inbox.live.publisher.layer_message``)
-and goes out as it is.
+the path from the layer to the socket is a hot path. A consumer here joins
+its groups as a *sink* (``inbox.live.sinks``): the layer writes each frame —
+already JSON, encoded once by the sender — to the socket directly, with no
+queue, task or ``dispatch`` per message, and no channel of its own on the
+layer (``channel_layer_alias = None``: nothing is ever sent to one socket by
+name). Profiled, that machinery was most of a broadcast's cost in the web
+process; ``bench/RESULTS.md`` has the figures.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
-from typing import Any
 
+from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
 
-from inbox.live.publisher import LIVE_MESSAGE_TYPE
+#: Close code asking a client that could not keep up to reconnect (and catch up by last_id).
+CLOSE_TRY_AGAIN = 1013
 
 
-class LiveForwardingMixin:
-    """Mix into an ``AsyncWebsocketConsumer``: live messages go straight to the socket."""
+class LiveSinkMixin:
+    """Mix into an ``AsyncWebsocketConsumer`` whose groups are joined with ``live_join``."""
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") == LIVE_MESSAGE_TYPE:
-            await self.live_message(message)
-        else:
-            await super().dispatch(message)
+    channel_layer_alias = None  # no per-socket channel: frames arrive through live_frame()
 
-    async def live_message(self, event: dict[str, Any]) -> None:
-        await self._live_send({"type": "websocket.send", "text": event["text"]})
+    async def live_join(self, group: str) -> None:
+        await get_channel_layer().sink_add(group, self)
+
+    async def live_leave(self, group: str) -> None:
+        await get_channel_layer().sink_discard(group, self)
+
+    async def live_frame(self, text: str) -> None:
+        await self._live_send({"type": "websocket.send", "text": text})
+
+    def live_abort(self) -> None:
+        asyncio.ensure_future(self.close(code=CLOSE_TRY_AGAIN))
 
     @cached_property
     def _live_send(self):

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from inbox.consumers.live import LiveForwardingMixin
+from inbox.consumers.live import LiveSinkMixin
 from inbox.services.live import push_user_group
 from inbox.services.push import (
     PUSH_ID_MAX_LENGTH,
@@ -34,7 +34,7 @@ _seen = database_sync_to_async(push_connection_seen)
 _closed = database_sync_to_async(push_connection_closed)
 
 
-class PushConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
+class PushConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
     """One browser session; joins the group of each (userId, connectionId) it proves."""
 
     async def connect(self) -> None:
@@ -55,7 +55,7 @@ class PushConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
 
     async def leave_groups(self) -> None:
         for group in self.push_groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.live_leave(group)
         self.push_groups.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
@@ -101,15 +101,15 @@ class PushConsumer(LiveForwardingMixin, AsyncJsonWebsocketConsumer):
             return
         for application_id in application_ids:
             group = push_user_group(application_id, user_id)
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self.live_join(group)
             self.push_groups.add(group)
         self.pairs.add((user_id, connection_id))
         await self.send_json({"type": "registered"})
 
-    async def live_message(self, event: dict[str, Any]) -> None:
+    async def live_frame(self, text: str) -> None:
         """Forward a push (``inbox.services.push.push_send``) exactly as the service built it."""
         if not self.refused:
-            await super().live_message(event)
+            await super().live_frame(text)
 
     async def send_error(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})

@@ -34,6 +34,8 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
+from inbox.live.sinks import DirectSinks, Sink
+
 logger = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -61,6 +63,7 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
         # group → {channel: the feed row that was last when it joined}; a member gets only rows
         # appended after it joined, as a pub/sub subscriber would.
         self.groups: dict[str, dict[str, int]] = {}
+        self.sinks = DirectSinks()
         self._local = threading.local()  # one SQLite connection per thread
         self._poller: asyncio.Task | None = None
         self._cursor: int | None = None  # the last feed row this process has read
@@ -135,6 +138,14 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
             if not members:
                 del self.groups[group]
 
+    async def sink_add(self, group: str, sink: Sink) -> None:
+        """Let ``sink`` take the group's messages directly (``inbox.live.sinks``)."""
+        self._ensure_poller()
+        self.sinks.add(group, sink, joined_at=self._latest_id())
+
+    async def sink_discard(self, group: str, sink: Sink) -> None:
+        self.sinks.discard(group, sink)
+
     async def group_send(self, group: str, message: dict) -> None:
         self.require_valid_group_name(group)
         await self.group_send_many([(group, message)])
@@ -146,6 +157,7 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
 
     async def flush(self) -> None:
         self.channels, self.groups, self._cursor = {}, {}, None
+        self.sinks = DirectSinks()
         if self._poller is not None:
             self._poller.cancel()
             self._poller = None
@@ -177,14 +189,18 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
             except sqlite3.Error:
                 logger.exception("reading the live feed %s failed", self.path)
                 rows = []
+            frames = []
             for row_id, group, message in rows:
                 self._cursor = row_id
                 members = self.groups.get(group)
-                if members:
+                if members or self.sinks.wants(group):
                     decoded = json.loads(message)
-                    for channel, joined_at in list(members.items()):
+                    for channel, joined_at in list((members or {}).items()):
                         if row_id > joined_at:
                             self._put(channel, decoded)
+                    if self.sinks.wants(group) and "text" in decoded:
+                        frames.append((group, decoded["text"], row_id))
+            self.sinks.deliver(frames)
             if len(rows) < 2000:  # drained: wait for more; else read the next page at once
                 await asyncio.sleep(self.poll_interval)
             else:

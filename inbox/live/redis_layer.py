@@ -36,6 +36,8 @@ from channels_redis.utils import _wrap_close
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from inbox.live.sinks import DirectSinks, Sink
+
 #: Seconds between PINGs on an idle connection, so a half-open TCP connection (a Redis restart,
 #: a NAT that forgot it) is found and replaced before a message is lost on it.
 HEALTH_CHECK_SECONDS = 15
@@ -77,6 +79,19 @@ class _BatchLoopLayer(RedisPubSubLoopLayer):
         super().__init__(*args, **kwargs)
         self.batch_channel = f"{self.prefix}__batch__"
         self._shards = [_BatchShard(shard.host, self) for shard in self._shards]
+        self.sinks = DirectSinks()
+
+    async def sink_add(self, group: str, sink: Sink) -> None:
+        """Let ``sink`` take the group's messages directly (``inbox.live.sinks``)."""
+        self.sinks.add(group, sink)
+        await self._get_shard(self.batch_channel).subscribe(self.batch_channel)
+
+    async def sink_discard(self, group: str, sink: Sink) -> None:
+        self.sinks.discard(group, sink)
+
+    async def flush(self) -> None:
+        self.sinks = DirectSinks()
+        await super().flush()
 
     async def group_add(self, group: str, channel: str) -> None:
         if channel not in self.channels:
@@ -127,12 +142,18 @@ class _BatchLoopLayer(RedisPubSubLoopLayer):
                     await shard._redis.connection_pool.disconnect()
 
     def deliver_batch(self, data: bytes) -> None:
-        """Hand each message of a batch to this loop's members of its group."""
+        """Hand each message of a batch to this loop's channels and sinks in its group."""
+        frames = []
         for group, payload in msgpack.unpackb(data, raw=False):
             for channel in self.groups.get(self._get_group_channel_name(group), ()):
                 queue = self.channels.get(channel)
                 if queue is not None:
                     queue.put_nowait(payload)
+            if self.sinks.wants(group):
+                text = self.channel_layer.deserialize(payload).get("text")
+                if text is not None:
+                    frames.append((group, text, 0))
+        self.sinks.deliver(frames)
 
 
 class RedisPubSubBatchLayer(RedisPubSubChannelLayer):
@@ -150,3 +171,9 @@ class RedisPubSubBatchLayer(RedisPubSubChannelLayer):
 
     async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
         await self._get_layer().group_send_many(messages)
+
+    async def sink_add(self, group: str, sink: Sink) -> None:
+        await self._get_layer().sink_add(group, sink)
+
+    async def sink_discard(self, group: str, sink: Sink) -> None:
+        await self._get_layer().sink_discard(group, sink)
