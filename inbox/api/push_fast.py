@@ -22,6 +22,7 @@ one place, and the OpenAPI schema still describes this endpoint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -31,7 +32,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db import connection
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
@@ -76,13 +77,20 @@ def _check_key(secret: str) -> int | None:
 
 
 def _live_registrations(pairs: list[tuple[int, str]]) -> list[int]:
-    """Live registrations of each (application id, user id), for many pushes in one query."""
-    wanted = Q()
-    for application_id, user_id in set(pairs):
-        wanted |= Q(application_id=application_id, user_id=user_id)
-    counts = {(row["application_id"], row["user_id"]): row["n"] for row in
-              PushConnection.objects.filter(wanted, disconnected_at__isnull=True)
-              .values("application_id", "user_id").annotate(n=Count("id"))}
+    """Live registrations of each (application id, user id), for many pushes in one query.
+
+    Plain SQL with row values (PostgreSQL and SQLite both take them): the ORM's
+    OR of a few dozen conditions took longer to build than the query to run.
+    """
+    distinct = list(dict.fromkeys(pairs))
+    rows = ", ".join(["(%s, %s)"] * len(distinct))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT application_id, user_id, COUNT(*) FROM {PushConnection._meta.db_table} "  # noqa: S608
+            f"WHERE disconnected_at IS NULL AND (application_id, user_id) IN (VALUES {rows}) "
+            "GROUP BY application_id, user_id",
+            [value for pair in distinct for value in pair])
+        counts = {(application_id, user_id): n for application_id, user_id, n in cursor.fetchall()}
     return [counts.get(pair, 0) for pair in pairs]
 
 
@@ -158,6 +166,7 @@ class PushFastPath:
         await send({"type": "http.response.body", "body": answer})
 
     @staticmethod
+    @functools.lru_cache(maxsize=8192)  # resolving was a tenth of a push's time; paths repeat
     def _user_id(path: str) -> str | None:
         """The user id when Django would route ``path`` to the push view; None otherwise."""
         try:
