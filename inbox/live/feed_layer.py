@@ -183,7 +183,9 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
             self._poller = loop.create_task(self._poll(), name="live-feed-poller")
 
     async def _poll(self) -> None:
-        while True:
+        # Runs while this process has members; the next group_add or sink_add starts it again,
+        # from the same cursor, and members only ever get rows written after they joined.
+        while self.groups or self.sinks.groups:
             try:
                 rows = self._read_after(self._cursor or 0)
             except sqlite3.Error:
