@@ -34,6 +34,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.http import QueryDict
+from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
 from inbox.live.batching import MicroBatcher
@@ -144,6 +145,8 @@ class PushFastPath:
         if not complete:
             return await self.application(scope, replay, send)
         headers = {name.lower(): value for name, value in scope["headers"]}
+        if not self._as_django_would_take_it(scope, headers):
+            return await self.application(scope, replay, send)
         secret = headers.get(b"x-auth-token", b"").decode("latin-1").strip()
         message = _message(body, headers.get(b"content-type", b"").decode("latin-1").lower())
         if not secret or message is ... or message is None:
@@ -181,6 +184,23 @@ class PushFastPath:
         if not 0 < len(user_id) <= PUSH_ID_MAX_LENGTH or "\x00" in user_id:
             return None
         return user_id
+
+    @staticmethod
+    def _as_django_would_take_it(scope, headers: dict[bytes, bytes]) -> bool:
+        """The host is allowed and, where HTTPS is required, the request came over it.
+
+        Otherwise Django answers (400 for a foreign host, a redirect to HTTPS), as
+        for every other path.
+        """
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+            return False
+        if settings.SECURE_SSL_REDIRECT and scope.get("scheme") != "https":
+            proxy = settings.SECURE_PROXY_SSL_HEADER
+            forwarded = headers.get(proxy[0][5:].lower().replace("_", "-").encode()) if proxy else None
+            return bool(proxy) and forwarded is not None and forwarded.decode("latin-1").split(",")[
+                0].strip() == proxy[1]
+        return True
 
     @staticmethod
     async def _read_body(receive) -> tuple[bytes, bool]:

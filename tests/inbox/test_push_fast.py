@@ -43,7 +43,8 @@ async def call(app, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) 
 
     async def send(message):
         sent.append(message)
-    scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": b""}
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": b"",
+             "scheme": "http"}
     await app(scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -61,7 +62,8 @@ async def test_a_valid_push_is_answered_without_django(registered):
     app = PushFastPath(downstream)
     body = json.dumps({"message": {"title": "hi"}}).encode()
     status, answer = await call(app, "/api/alice/push", body, [
-        (b"x-auth-token", registered.encode()), (b"content-type", b"application/json")])
+        (b"x-auth-token", registered.encode()), (b"content-type", b"application/json"),
+        (b"host", b"localhost")])
     assert (status, json.loads(answer)) == (200, {"registered_connections": 1})
     assert downstream.bodies == []
 
@@ -78,7 +80,8 @@ async def test_a_valid_push_is_answered_without_django(registered):
 async def test_anything_else_goes_to_django_with_its_body_intact(registered, path, body, token,
                                                                  content_type):
     downstream = Downstream()
-    headers = [(b"x-auth-token", (token or registered).encode()), (b"content-type", content_type)]
+    headers = [(b"x-auth-token", (token or registered).encode()), (b"content-type", content_type),
+               (b"host", b"localhost")]
     status, _ = await call(PushFastPath(downstream), path, body, headers)
     assert status == 418 and downstream.bodies == [body]
 
@@ -88,7 +91,8 @@ async def test_a_key_without_the_push_scope_is_left_to_django(db):
     _, secret = await database_sync_to_async(make_api_key)(scopes=["events:write"])
     downstream = Downstream()
     status, _ = await call(PushFastPath(downstream), "/api/alice/push", b'{"message": 1}', [
-        (b"x-auth-token", secret.encode()), (b"content-type", b"application/json")])
+        (b"x-auth-token", secret.encode()), (b"content-type", b"application/json"),
+        (b"host", b"localhost")])
     assert status == 418
 
 
@@ -110,3 +114,17 @@ def test_over_a_real_server_errors_are_djangos_and_successes_match_its_answer(as
     assert status == 401 and "detail" in body
     status, body = post(b'{"mesage": "typo"}', registered)
     assert status == 400 and "message" in body
+
+
+@pytest.mark.asyncio
+async def test_a_foreign_host_or_plain_http_where_https_is_required_goes_to_django(registered, settings):
+    downstream = Downstream()
+    body = b'{"message": 1}'
+    headers = [(b"x-auth-token", registered.encode()), (b"content-type", b"application/json")]
+    status, _ = await call(PushFastPath(downstream), "/api/alice/push", body,
+                           [*headers, (b"host", b"evil.example")])
+    assert status == 418
+    settings.SECURE_SSL_REDIRECT = True
+    status, _ = await call(PushFastPath(downstream), "/api/alice/push", body,
+                           [*headers, (b"host", b"localhost")])
+    assert status == 418 and downstream.bodies == [body, body]
