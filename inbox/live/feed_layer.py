@@ -121,8 +121,10 @@ class SqliteFeedChannelLayer(BaseChannelLayer):
         except asyncio.CancelledError:
             # Channels cancels a consumer's receive when its socket closes: forget the channel.
             self.channels.pop(channel, None)
-            for members in self.groups.values():
-                members.pop(channel, None)
+            for group in list(self.groups):
+                self.groups[group].pop(channel, None)
+                if not self.groups[group]:
+                    del self.groups[group]
             raise
 
     async def group_add(self, group: str, channel: str) -> None:
