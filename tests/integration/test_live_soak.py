@@ -140,6 +140,7 @@ async def wait_until(predicate, timeout: float, what: str) -> None:
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.mark.timeout(IDLE_SECONDS + 180)  # the idle time itself, plus starting the processes
 def test_every_transport_on_both_web_processes_outlives_idleness_and_receives(production):
     servers, _, _, _ = production
     subscriber = SubscriberFactory(external_id="soak-user")
@@ -230,6 +231,7 @@ async def wait_for_notification(event_id: str) -> int:
     pytest.fail("the worker never wrote the notification")
 
 
+@pytest.mark.timeout(300)
 def test_worker_killed_mid_broadcast_every_open_socket_still_gets_each_notification_once(production):
     servers, worker, start_worker, shared = production
     members = group_with_inbox_rule("#everyone", "soak.broadcast", 600)
@@ -302,6 +304,7 @@ async def _broadcast_with_a_crash(servers, worker, start_worker, shared, watched
         collector.task.cancel()
 
 
+@pytest.mark.timeout(300)
 def test_sixteen_concurrent_pushers_and_broadcasts_lose_nothing(production):
     servers, _, _, _ = production
     watchers = group_with_inbox_rule("#watchers", "soak.news", 20)
