@@ -34,13 +34,12 @@ from django.conf import settings
 
 from config.websocket_origins import origin_allowed
 from inbox.live.publisher import live_payload
-from inbox.services.live import push_user_group
 from inbox.services.push import (
     PUSH_FRAME_TYPE,
-    PUSH_ID_MAX_LENGTH,
+    PUSH_ID_ERROR,
     push_connection_closed,
-    push_connection_seen,
     push_id_or_none,
+    push_session_groups,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ logger = logging.getLogger(__name__)
 #: Mounted here, as the original server and every Socket.IO client expect.
 SOCKETIO_PATH = "socket.io"
 
-_seen = database_sync_to_async(push_connection_seen)
+_session_groups = database_sync_to_async(push_session_groups)
 _closed = database_sync_to_async(push_connection_closed)
 
 
@@ -139,20 +138,17 @@ class PushSocketIO:
         """``emit('register', userId, connectionId)``; the return value answers a client's ack."""
         user_id, connection_id = push_id_or_none(raw_user_id), push_id_or_none(raw_connection_id)
         if user_id is None or connection_id is None:
-            error = (f"userId and connectionId must be non-empty strings of at most "
-                     f"{PUSH_ID_MAX_LENGTH} characters")
-            await self.server.emit("error", {"error": error}, to=sid)
-            return {"registered": False, "error": error}
-        application_ids = await _seen(user_id=user_id, connection_id=connection_id)
-        if not application_ids:
+            await self.server.emit("error", {"error": PUSH_ID_ERROR}, to=sid)
+            return {"registered": False, "error": PUSH_ID_ERROR}
+        session_groups = await _session_groups(user_id=user_id, connection_id=connection_id)
+        if not session_groups:
             # A forged pair gets nothing, not even what this socket registered before.
             await self._leave_all(sid)
             await self.server.emit("error", {"error": "unknown connection"}, to=sid)
             await self.server.disconnect(sid)
             return {"registered": False, "error": "unknown connection"}
         groups, pairs = self.sessions.setdefault(sid, (set(), set()))
-        for application_id in application_ids:
-            group = push_user_group(application_id, user_id)
+        for group in session_groups:
             if group not in groups:
                 await self.server.enter_room(sid, group)
                 await self.bridge.join(group)

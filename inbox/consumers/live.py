@@ -37,7 +37,8 @@ class LiveSinkMixin:
         await self._live_send({"type": "websocket.send", "text": text})
 
     def live_abort(self) -> None:
-        asyncio.ensure_future(self.close(code=CLOSE_TRY_AGAIN))
+        # Kept on the consumer so the closing task is not collected before it runs.
+        self._closing = asyncio.ensure_future(self.close(code=CLOSE_TRY_AGAIN))
 
     @cached_property
     def _live_send(self):

@@ -17,12 +17,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.consumers.live import LiveSinkMixin
-from inbox.services.live import push_user_group
 from inbox.services.push import (
-    PUSH_ID_MAX_LENGTH,
+    PUSH_ID_ERROR,
     push_connection_closed,
-    push_connection_seen,
     push_id_or_none,
+    push_session_groups,
 )
 
 #: Close code for a pair nobody registered (4000–4999 are free for applications; 403 by analogy).
@@ -30,7 +29,7 @@ CLOSE_UNKNOWN_CONNECTION = 4403
 # Clients only ever send small register frames; anything bigger is not worth parsing.
 MAX_CLIENT_FRAME_CHARS = 4096
 
-_seen = database_sync_to_async(push_connection_seen)
+_session_groups = database_sync_to_async(push_session_groups)
 _closed = database_sync_to_async(push_connection_closed)
 
 
@@ -87,20 +86,17 @@ class PushConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
     async def register(self, raw_user_id: Any, raw_connection_id: Any) -> None:
         user_id, connection_id = push_id_or_none(raw_user_id), push_id_or_none(raw_connection_id)
         if user_id is None or connection_id is None:
-            await self.send_error(
-                f"userId and connectionId must be non-empty strings of at most {PUSH_ID_MAX_LENGTH} "
-                "characters")
+            await self.send_error(PUSH_ID_ERROR)
             return
-        application_ids = await _seen(user_id=user_id, connection_id=connection_id)
-        if not application_ids:
+        groups = await _session_groups(user_id=user_id, connection_id=connection_id)
+        if not groups:
             # A socket that presents a forged pair gets nothing, not even what it registered before.
             self.refused = True
             await self.leave_groups()
             await self.send_error("unknown connection")
             await self.close(code=CLOSE_UNKNOWN_CONNECTION)
             return
-        for application_id in application_ids:
-            group = push_user_group(application_id, user_id)
+        for group in groups:
             await self.live_join(group)
             self.push_groups.add(group)
         self.pairs.add((user_id, connection_id))

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from inbox.live.publisher import LIVE_MESSAGE_TYPE, live_send_on_commit
+from inbox.live.publisher import live_send_on_commit
 
-__all__ = ["LIVE_MESSAGE_TYPE", "group_send_on_commit", "live_send_on_commit", "push_user_group",
-           "subscriber_group"]
+__all__ = ["group_send_on_commit", "live_send_on_commit", "push_user_group", "subscriber_group"]
 
 
 def subscriber_group(subscriber_id: int) -> str:

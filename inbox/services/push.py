@@ -33,6 +33,11 @@ PUSH_CONNECTION_MAX_IDLE = timedelta(days=30)
 PUSH_FRAME_TYPE = "push"
 
 
+#: What a socket is told when its ids are not usable ones.
+PUSH_ID_ERROR = (f"userId and connectionId must be non-empty strings of at most {PUSH_ID_MAX_LENGTH} "
+                 "characters")
+
+
 def push_id_or_none(value: Any) -> str | None:
     """A pair member as a socket sent it, as a string; None when it is no usable id.
 
@@ -99,6 +104,16 @@ def push_connection_seen(*, user_id: str, connection_id: str) -> list[int]:
     if application_ids:
         registrations.update(last_seen_at=now, disconnected_at=None)
     return application_ids
+
+
+def push_session_groups(*, user_id: str, connection_id: str) -> list[str]:
+    """The live groups a socket presenting (user_id, connection_id) joins; [] for an unknown pair.
+
+    Marks the pair's registrations in use (``push_connection_seen``); shared by
+    the plain WebSocket and the Socket.IO doors, so both admit exactly the same.
+    """
+    return [push_user_group(application_id, user_id) for application_id in
+            push_connection_seen(user_id=user_id, connection_id=connection_id)]
 
 
 def push_connection_closed(*, user_id: str, connection_id: str) -> int:
