@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.email import email_settings
 from config.env import env_bool, env_int, env_list, env_str
@@ -132,12 +133,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than any send batch can take, so Redis does not hand a running task
-# to a second worker; crashed work is recovered sooner by the lease sweeper.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task taken by a worker that then died (kill -9, lost host) goes back to
+# the front of its queue after this long. Every task is short (a send batch
+# renews its lease, a fan-out task does one chunk), and one handed out twice
+# finds its deliveries claimed already, so this can be short.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 120, minimum=10)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Lanes (see notifications/handoff.py): "<queue>" for events and small sends,
+# "<queue>.broadcast" for large audiences, "<queue>.housekeeping" for sweeps.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.broadcast"),
+                      Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping")]
+CELERY_TASK_ROUTES = {name: {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping"} for name in (
+    "notifications.dispatch_due_deliveries", "notifications.recover_stuck_work",
+    "notifications.dispatch_scheduled_events", "notifications.flush_digests")}
 
 # --- E-mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clarion <clarion@localhost>")
@@ -213,13 +224,33 @@ SPECTACULAR_SETTINGS = {
 OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
 OUTBOUND_CONNECT_TIMEOUT = env_int("OUTBOUND_CONNECT_TIMEOUT", 5, minimum=1)
 OUTBOUND_TOTAL_TIMEOUT = env_int("OUTBOUND_TOTAL_TIMEOUT", 15, minimum=1)
-# How long a worker may hold a delivery in ``sending`` before the sweeper
-# assumes it died and queues the delivery again.
-DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300, minimum=1)
+# How long a worker may hold a delivery in ``sending`` without renewing its
+# lease before the sweeper assumes it died and queues the delivery again; a
+# live worker renews every third of this while its batch is in progress.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 30, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 10, minimum=0)
 DELIVERY_RETRY_MAX_SECONDS = env_int("DELIVERY_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 100, minimum=1)
+# Channels whose batch is cheap per message take more per task (in-app is one
+# INSERT per batch); DELIVERY_BATCH_SIZE, when set, caps them all.
+DELIVERY_BATCH_SIZES = {"inapp": min(1000, env_int("DELIVERY_BATCH_SIZE", 1000, minimum=1))}
+# An event whose audience is larger than this is a broadcast: its fan-out and
+# sends travel in the broadcast lane, and the audience is written in chunks.
+DELIVERY_BROADCAST_THRESHOLD = env_int("DELIVERY_BROADCAST_THRESHOLD", 100, minimum=1)
+FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", 5000, minimum=1)
+# How many chunks one broadcast fan-out task writes before handing on to the next task.
+FANOUT_CHUNKS_PER_TASK = env_int("FANOUT_CHUNKS_PER_TASK", 4, minimum=1)
+# Off: every delivery row is built in Python (the reference the set-based path is tested against).
+FANOUT_SET_BASED = env_bool("FANOUT_SET_BASED", True)
+# Per-host limit on concurrent requests when an HTTP channel sends a batch.
+OUTBOUND_PER_HOST_CONCURRENCY = env_int("OUTBOUND_PER_HOST_CONCURRENCY", 8, minimum=1)
+# A queued delivery handed to the broker this long ago and still untouched is
+# assumed lost with the broker's data (a Redis restart without persistence).
+DELIVERY_HANDOFF_LOST_SECONDS = env_int("DELIVERY_HANDOFF_LOST_SECONDS", 900, minimum=1)
+# An event left ``processing`` this long by its fan-out (a killed worker) is taken over;
+# a broadcast's fan-out renews it with every chunk task.
+EVENT_PROCESSING_LEASE_SECONDS = env_int("EVENT_PROCESSING_LEASE_SECONDS", 300, minimum=1)
 # Events still ``received`` this long after they were accepted are queued again.
 EVENT_STUCK_SECONDS = env_int("EVENT_STUCK_SECONDS", 60, minimum=1)
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "clarion.localhost")

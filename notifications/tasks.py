@@ -1,15 +1,16 @@
-"""Celery tasks: thin wrappers that take ids and call one service each.
+"""Celery tasks: thin wrappers that take ids and call one stage each.
 
-Callers queue them with ``transaction.on_commit``; with late acknowledgement a
-task whose worker died is delivered again, and every service here is safe to
-run twice.
+Tasks are queued only by ``notifications.handoff`` (by name, in their lane)
+and by beat (the periodic ones, routed to the housekeeping lane in the
+settings). With late acknowledgement a task whose worker died is delivered
+again, and every stage here is safe to run twice.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from notifications.services import deliveries, digests, dispatch, scheduling, sweeper
+from notifications.services import digests, dispatch, scheduling, sending, sweeper
 
 
 @shared_task(name="notifications.process_event")
@@ -17,9 +18,14 @@ def process_event(event_id: str) -> None:
     dispatch.event_process(event_id=event_id)
 
 
+@shared_task(name="notifications.fan_out_event")
+def fan_out_event(event_id: str, cursor: dict) -> None:
+    dispatch.event_fan_out_more(event_id=event_id, cursor=cursor)
+
+
 @shared_task(name="notifications.send_deliveries")
 def send_deliveries(delivery_ids: list[str]) -> None:
-    deliveries.deliveries_send(delivery_ids=delivery_ids)
+    sending.deliveries_send(delivery_ids=delivery_ids)
 
 
 @shared_task(name="notifications.dispatch_due_deliveries")

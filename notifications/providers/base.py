@@ -10,6 +10,8 @@ retries the delivery as if it were transient.
 
 from __future__ import annotations
 
+import logging
+import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from notifications.models import Delivery
+
+logger = logging.getLogger(__name__)
 
 
 class ProviderError(Exception):
@@ -38,6 +42,17 @@ class PermanentError(ProviderError):
 
 class NotConfigured(ProviderError):
     """This delivery needs server settings the channel lacks (recorded as skipped, not failed)."""
+
+
+def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with ±20% jitter, never sooner than the provider asked."""
+    from django.conf import settings
+
+    base = settings.DELIVERY_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    delay = min(base, settings.DELIVERY_RETRY_MAX_SECONDS) * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.DELIVERY_RETRY_MAX_SECONDS))
+    return delay
 
 
 @dataclass(frozen=True)
@@ -74,11 +89,9 @@ class Provider:
         """
         from django.conf import settings
 
-        from notifications.services.deliveries import retry_delay
-
         if attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             return None
-        return retry_delay(attempts=attempts, retry_after=retry_after)
+        return backoff_delay(attempts=attempts, retry_after=retry_after)
 
     def is_configured(self) -> bool:
         """Return False when server-level settings for this channel are missing."""
@@ -103,3 +116,23 @@ class Provider:
     def send(self, delivery: Delivery) -> SendResult:
         """Send ``delivery``; return a ``SendResult`` or raise ``TransientError`` / ``PermanentError``."""
         raise NotImplementedError
+
+    def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
+        """Send a claimed batch; return ``{delivery.pk: SendResult or ProviderError}``.
+
+        The default sends one after another inside ``batch()``; channels that
+        can do better (concurrent HTTP requests) override it.
+        """
+        with self.batch():
+            return {delivery.pk: self.send_one(delivery) for delivery in deliveries}
+
+    def send_one(self, delivery: Delivery) -> SendResult | ProviderError:
+        """``send``, with every outcome returned instead of raised."""
+        try:
+            return self.send(delivery)
+        except ProviderError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 — a provider bug must not strand the delivery
+            logger.exception("provider %s raised unexpectedly for delivery %s",
+                             self.channel, delivery.pk)
+            return TransientError(f"Unexpected {type(exc).__name__} in the {self.channel} provider.")

@@ -3,8 +3,8 @@
 Deliveries arrive in batches; each batch becomes one bulk INSERT of inbox rows
 (unique per delivery, so a retried batch writes nothing twice) and, after
 commit, one batch of pushes to the subscribers' sessions with their new unread counts.
-For a rule with escalation, the pending follow-up deliveries are created in the
-same transaction (see ``notifications.services.escalation``).
+The pipeline calls it inside the transaction that locked the batch (see
+``notifications.services.sending``) and creates escalations afterwards.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class InAppProvider(Provider):
     def send_bulk(self, deliveries: list[Delivery]) -> dict[object, SendResult | PermanentError]:
         from inbox.models import Notification
         from inbox.services.notifications import notifications_push_created
-        from notifications.services.escalation import escalations_create
 
         outcomes: dict[object, SendResult | PermanentError] = {}
         rows = []
@@ -59,8 +58,6 @@ class InAppProvider(Provider):
                                          ignore_conflicts=True, batch_size=500)
         written = list(Notification.objects.filter(delivery_id__in=batch_ids).select_related("category"))
         notifications_push_created([n for n in written if n.delivery_id not in existing])
-        # Rules with escalation: the follow-up e-mail/SMS waits, queued, for N minutes.
-        escalations_create(deliveries=[row.delivery for row in rows])
         for notification in written:
             outcomes[notification.delivery_id] = SendResult(
                 provider_message_id=f"inbox:{notification.pk}", delivered=True)

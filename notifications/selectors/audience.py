@@ -1,15 +1,21 @@
-"""Turn an event and a rule into the concrete recipients it reaches.
+"""Turn an event and a rule into the recipients it reaches, a keyset chunk at a time.
 
 Resolution happens when the event is processed, not when it is accepted, so a
-group edited in the admin applies to the next event without a restart.
+group edited in the admin applies to the next event without a restart. An
+audience is two parts: *subscribers* (named in ``to``, or members of the
+rule's or the event's groups), walked in primary-key order in chunks so a
+group of a million never sits in memory at once; and *raw targets* (inline
+addresses and the groups' own targets), which are few and come whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
 
 from notifications.models import Audience, Event, GroupTarget, RecipientGroup, Rule, Subscriber
-from notifications.services.recipients import ParsedRecipients, recipients_parse
+from notifications.services.recipients import recipients_parse
 
 
 @dataclass(frozen=True)
@@ -27,34 +33,60 @@ class Recipient:
         return f"{self.channel}:{self.address}"
 
 
-def _parsed_event_recipients(event: Event) -> ParsedRecipients:
-    # Checked on ingest; a group or subscriber deleted since then simply drops
-    # out of the queries below instead of failing the whole event.
-    return recipients_parse(event.recipients, check_exist=False)
+@dataclass(frozen=True)
+class AudienceSpec:
+    """Who a rule reaches for one event, before anyone is looked up."""
+
+    external_ids: frozenset[str] = frozenset()
+    group_ids: frozenset[int] = frozenset()
+    targets: tuple[tuple[str, str], ...] = field(default=())
 
 
-def audience_resolve(*, event: Event, rule: Rule) -> list[Recipient]:
-    """Every distinct recipient of ``rule`` for ``event``, in a stable order."""
-    subscriber_ids: set[str] = set()
+def audience_spec(*, event: Event, rule: Rule) -> AudienceSpec:
+    external_ids: set[str] = set()
     group_ids: set[int] = set()
     targets: list[tuple[str, str]] = []
     if rule.audience in (Audience.RECIPIENTS, Audience.BOTH):
-        parsed = _parsed_event_recipients(event)
-        subscriber_ids.update(parsed.subscriber_ids)
+        # Checked on ingest; a group or subscriber deleted since then simply
+        # drops out of the queries below instead of failing the whole event.
+        parsed = recipients_parse(event.recipients, check_exist=False)
+        external_ids.update(parsed.subscriber_ids)
         group_ids.update(RecipientGroup.objects.filter(name__in=parsed.group_names)
                          .values_list("pk", flat=True))
         targets += parsed.targets
     if rule.audience in (Audience.GROUPS, Audience.BOTH):
         group_ids.update(rule.groups.values_list("pk", flat=True))
+    return AudienceSpec(frozenset(external_ids), frozenset(group_ids), tuple(targets))
 
-    subscribers = (Subscriber.objects.filter(external_id__in=subscriber_ids)
-                   | Subscriber.objects.filter(groups__in=group_ids))
+
+def audience_subscribers(spec: AudienceSpec) -> QuerySet[Subscriber]:
+    """Every subscriber the audience names, each once (a semi-join, not a join with members)."""
+    membership = RecipientGroup.members.through.objects.filter(
+        recipientgroup_id__in=spec.group_ids).values("subscriber_id")
+    return Subscriber.objects.filter(Q(external_id__in=spec.external_ids) | Q(pk__in=membership))
+
+
+def audience_chunk_end(spec: AudienceSpec, *, after: int, size: int) -> int | None:
+    """The primary key ending the next chunk of ``size`` subscribers after ``after``,
+    or None when fewer than ``size`` remain (the chunk runs to the end)."""
+    ends = (audience_subscribers(spec).filter(pk__gt=after).order_by("pk")
+            .values_list("pk", flat=True)[size - 1:size])
+    return next(iter(ends), None)
+
+
+def audience_chunk(spec: AudienceSpec, *, after: int, upto: int | None) -> QuerySet[Subscriber]:
+    """The subscribers with ``after < pk <= upto`` (``upto`` None: to the end), in pk order."""
+    chunk = audience_subscribers(spec).filter(pk__gt=after)
+    if upto is not None:
+        chunk = chunk.filter(pk__lte=upto)
+    return chunk.order_by("pk")
+
+
+def audience_targets(spec: AudienceSpec) -> list[Recipient]:
+    """The raw targets: inline addresses first, then the groups' own targets, each once."""
     recipients: dict[str, Recipient] = {}
-    for subscriber in subscribers.distinct().order_by("pk"):
-        recipient = Recipient(subscriber=subscriber)
-        recipients.setdefault(recipient.key, recipient)
-    group_targets = GroupTarget.objects.filter(group__in=group_ids).order_by("pk")
-    for channel, address in [*targets, *group_targets.values_list("channel", "address")]:
+    group_targets = GroupTarget.objects.filter(group__in=spec.group_ids).order_by("pk")
+    for channel, address in [*spec.targets, *group_targets.values_list("channel", "address")]:
         recipient = Recipient(channel=channel, address=address)
         recipients.setdefault(recipient.key, recipient)
     return list(recipients.values())

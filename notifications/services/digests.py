@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.handoff import deliveries_enqueue
 from notifications.models import Delivery, DeliveryStatus, Event, Rule, SkipReason, Subscriber
 from notifications.models.digests import DigestBatch, DigestItem
 from notifications.templating import TemplateProblem, render
@@ -125,8 +126,6 @@ def digest_item_add(*, fold: Fold, event: Event, rule: Rule) -> DigestBatch:
 
 def digest_flush(*, batch_id: int, now: datetime | None = None) -> Delivery | None:
     """Send one due batch as a single delivery; None when it is not due or another flusher won."""
-    from notifications.services.deliveries import deliveries_enqueue
-
     now = now or timezone.now()
     with transaction.atomic():
         batch = (DigestBatch.objects.select_for_update().select_related("rule")
@@ -144,7 +143,7 @@ def digest_flush(*, batch_id: int, now: datetime | None = None) -> Delivery | No
             event=items[-1].event, rule=batch.rule, subscriber=batch.subscriber,
             channel=batch.channel, address=batch.address, recipient_key=f"digest:{batch.pk}")
         DigestBatch.objects.filter(pk=batch.pk).update(delivery=delivery)
-        deliveries_enqueue(delivery_ids=[delivery.pk], channel_of={delivery.pk: delivery.channel})
+        deliveries_enqueue(rows=[(delivery.pk, delivery.channel)])
     logger.info("digest batch %s flushed: %d items", batch.pk, len(items))
     return delivery
 

@@ -1,70 +1,92 @@
-"""Processing an event: rules → audience → one Delivery row per recipient and channel.
+"""Fan out: an event's rules → audience → delivery rows, a chunk at a time, each chunk enqueued.
 
-Deliveries are created in bulk with ``ignore_conflicts`` against their unique
-(event, rule, recipient, channel) key, so processing the same event twice — a
-redelivered task, the sweeper, the admin's "dispatch again" — never creates
-a second delivery, and therefore never sends twice.
+``event_process`` claims a received event and walks its firing rules. Each
+rule's audience is written in keyset chunks of ``FANOUT_CHUNK_SIZE``
+subscribers, each chunk in its own transaction: set-based on PostgreSQL
+(``fanout_sql``), row by row otherwise (``fanout_rows``). The rows of a
+chunk that are due now are handed to the broker as send batches when the
+chunk commits, so sending starts while the fan-out is still going.
+
+An event whose audience outgrows one chunk or ``DELIVERY_BROADCAST_THRESHOLD``
+is a broadcast: its sends and the rest of its fan-out move to the broadcast
+lane, ``FANOUT_CHUNKS_PER_TASK`` chunks per task, so a single-recipient event
+accepted meanwhile never waits for it (see ``notifications.handoff``).
+
+Deliveries are unique per (event, rule, recipient, channel) and every write
+ignores conflicts, so processing the same event twice — a redelivered task,
+the sweeper, the admin's "dispatch again" — never creates a second delivery,
+and therefore never sends twice.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox.services.gating import deliveries_gate
-from notifications.models import Delivery, DeliveryStatus, Event, EventStatus, SkipReason
+from notifications.handoff import (
+    BROADCAST,
+    NOTIFY,
+    deliveries_enqueue,
+    event_enqueue_on_commit,
+    fan_out_enqueue_on_commit,
+)
+from notifications.models import Channel, DeliveryStatus, Event, EventStatus, Rule
 from notifications.providers import provider_for
-from notifications.selectors.audience import Recipient, audience_resolve
+from notifications.selectors.audience import (
+    AudienceSpec,
+    Recipient,
+    audience_chunk,
+    audience_chunk_end,
+    audience_spec,
+    audience_targets,
+)
 from notifications.selectors.rules import rules_matching
-from notifications.services.deliveries import deliveries_enqueue_pending
-from notifications.services.digests import Fold, deliveries_fold_for_digest, digest_item_add
-from notifications.services.scheduling import deliveries_delay
-from notifications.services.throttling import deliveries_throttle
+from notifications.services.fanout_rows import deliveries_build, deliveries_write, endpoint_deliveries
+from notifications.services.fanout_sql import (
+    deliveries_insert_select,
+    quiet_hours_apply,
+    set_based_possible,
+)
 from notifications.templating import TemplateProblem, condition_evaluate
 
 logger = logging.getLogger(__name__)
+
+#: Cursor position of a rule whose raw targets and endpoints are not written yet.
+RULE_START = -1
 
 
 def _claim(event_id) -> bool:
     """Move the event to ``processing``; a stale claim (dead worker) may be taken over."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    stale = now - timedelta(seconds=settings.EVENT_PROCESSING_LEASE_SECONDS)
     return bool(Event.objects.filter(pk=event_id).filter(
         Q(status=EventStatus.RECEIVED)
         | Q(status=EventStatus.PROCESSING, processing_started_at__lt=stale)
-    ).update(status=EventStatus.PROCESSING, processing_started_at=now))
-
-
-def _delivery_for(event: Event, rule, recipient: Recipient, channel: str) -> Delivery | None:
-    if recipient.subscriber is None:
-        if recipient.channel != channel:
-            return None  # a raw target only receives on its own channel
-        address = recipient.address
-    else:
-        address = recipient.subscriber.address_for(channel)
-    delivery = Delivery(event=event, rule=rule, subscriber=recipient.subscriber, channel=channel,
-                        address=address, recipient_key=recipient.key)
-    if not address:
-        delivery.status = DeliveryStatus.SKIPPED
-        delivery.skip_reason = SkipReason.NO_ADDRESS
-    return delivery
+    ).update(status=EventStatus.PROCESSING, processing_started_at=now, error=""))
 
 
 def event_process(*, event_id) -> Event | None:
     """Process one event if it is waiting; return it, or None when someone else has it."""
     if not _claim(event_id):
         return None
-    event = Event.objects.get(pk=event_id)
-    notes: list[str] = []
-    deliveries: list[Delivery] = []
-    folds: list[Fold] = []
-    now = timezone.now()
-    for rule in rules_matching(event=event):
+    return _fan_out(event_id, cursor={})
+
+
+def event_fan_out_more(*, event_id, cursor: dict) -> Event | None:
+    """Continue a broadcast's fan-out from ``cursor`` (the task the previous chunk queued)."""
+    renewed = Event.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(
+        processing_started_at=timezone.now())
+    return _fan_out(event_id, cursor=cursor) if renewed else None
+
+
+def _rules_firing(event: Event, notes: list[str]) -> list[Rule]:
+    firing = []
+    for rule in sorted(rules_matching(event=event), key=lambda rule: rule.pk):
         if rule.condition.strip():
             try:
                 if not condition_evaluate(rule.condition, {"data": event.data,
@@ -73,67 +95,124 @@ def event_process(*, event_id) -> Event | None:
             except TemplateProblem as problem:
                 notes.append(f"Rule {rule.name!r}: condition not evaluated ({problem}).")
                 continue
-        people_channels = []
-        for channel in rule.channels:
-            provider = provider_for(channel)
-            endpoints = provider.endpoints_for(event) if provider else None
-            if endpoints is None:
-                people_channels.append(channel)
-                continue
-            deliveries += [Delivery(event=event, rule=rule, channel=channel, address=address,
-                                    recipient_key=key) for key, address in endpoints]
-        if not people_channels:
-            continue
-        for_rule = []
-        for recipient in audience_resolve(event=event, rule=rule):
-            for channel in people_channels:
-                delivery = _delivery_for(event, rule, recipient, channel)
-                if delivery is not None:
-                    for_rule.append(delivery)
-        deliveries_gate(deliveries=for_rule, rule=rule, now=now)
-        # Time and attention, after preferences: a muted delivery is neither
-        # delayed, digested nor counted against the throttle.
-        deliveries_delay(deliveries=for_rule, rule=rule, now=now)
-        folds += deliveries_fold_for_digest(deliveries=for_rule, rule=rule, event=event, now=now,
-                                            notes=notes)
-        folds += deliveries_throttle(deliveries=for_rule, rule=rule, event=event, now=now)
-        deliveries += for_rule
+        firing.append(rule)
+    return firing
 
+
+def _fan_out(event_id, *, cursor: dict) -> Event:
+    event = Event.objects.get(pk=event_id)
+    notes: list[str] = []
+    rules = _rules_firing(event, notes)
+    broadcast = bool(cursor.get("broadcast"))
+    # A task in the notify lane writes one full chunk at most before handing on.
+    full_chunks_left = settings.FANOUT_CHUNKS_PER_TASK if broadcast else 1
+    start_rule = cursor.get("rule")
+    for rule in rules:
+        if start_rule is not None and rule.pk < start_rule:
+            continue
+        position = cursor.get("after", RULE_START) if rule.pk == start_rule else RULE_START
+        spec = audience_spec(event=event, rule=rule)
+        channels = _rule_channels(event, rule)
+        while position is not None:
+            if full_chunks_left == 0:
+                with transaction.atomic():
+                    _notes_add(event.pk, notes)
+                    fan_out_enqueue_on_commit(event_id=event.pk, cursor={
+                        "rule": rule.pk, "after": position, "broadcast": True})
+                return event
+            with transaction.atomic():
+                position, rows, full = _chunk_write(event, rule, spec, channels, position, notes)
+                broadcast = broadcast or full or len(rows) > settings.DELIVERY_BROADCAST_THRESHOLD
+                deliveries_enqueue(rows=rows, lane=BROADCAST if broadcast else NOTIFY, marked=True)
+            full_chunks_left -= full
     with transaction.atomic():
-        _folds_add(event, folds)
-        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=500)
-        Event.objects.filter(pk=event.pk).update(
-            status=EventStatus.PROCESSED, processed_at=timezone.now(), error="\n".join(notes))
-        deliveries_enqueue_pending(event_id=event.pk)
+        _notes_add(event.pk, notes)
+        Event.objects.filter(pk=event.pk).update(status=EventStatus.PROCESSED,
+                                                 processed_at=timezone.now())
     event.refresh_from_db()
-    logger.info("event %s processed: %d deliveries", event.pk, event.deliveries.count())
+    logger.info("event %s processed", event.pk)
     return event
 
 
-def _folds_add(event: Event, folds: list[Fold]) -> None:
-    """Put folded deliveries' event into their digest batches, once per delivery row."""
-    if not folds:
+def _notes_add(event_id, notes: list[str]) -> None:
+    """Append notes not already on the event (a broadcast's tasks see the same conditions)."""
+    if not notes:
         return
-    # A re-dispatched event already has its rows (and its items, possibly in a
-    # batch sent since): only a delivery created now adds an item.
-    existing = set(Delivery.objects.filter(event=event)
-                   .values_list("rule_id", "recipient_key", "channel"))
-    for fold in folds:
-        delivery = fold.delivery
-        if (delivery.rule_id, delivery.recipient_key, delivery.channel) not in existing:
-            digest_item_add(fold=fold, event=event, rule=delivery.rule)
+    current = Event.objects.filter(pk=event_id).values_list("error", flat=True).first() or ""
+    lines = list(dict.fromkeys([*filter(None, current.split("\n")), *notes]))
+    Event.objects.filter(pk=event_id).update(error="\n".join(lines))
+
+
+def _rule_channels(event: Event, rule: Rule) -> dict[str, list[tuple[str, str]] | None]:
+    """Each channel of the rule → its configured endpoints (webhooks), or None for people."""
+    channels = {}
+    for channel in rule.channels:
+        provider = provider_for(channel)
+        channels[channel] = provider.endpoints_for(event) if provider else None
+    return channels
+
+
+def _chunk_write(event: Event, rule: Rule, spec: AudienceSpec, channels: dict, position: int,
+                 notes: list[str]) -> tuple[int | None, list[tuple[object, str]], bool]:
+    """Write one step of a rule's fan-out; return (next position or None, rows to send, full)."""
+    now = timezone.now()
+    people_channels = [channel for channel, endpoints in channels.items() if endpoints is None]
+    if position == RULE_START:
+        deliveries = []
+        for channel, endpoints in channels.items():
+            if endpoints is not None:
+                deliveries += endpoint_deliveries(event=event, rule=rule, channel=channel,
+                                                  endpoints=endpoints)
+        rows = deliveries_write(event=event, rule=rule, deliveries=deliveries, folds=[], now=now)
+        if people_channels:
+            targets, folds = deliveries_build(event=event, rule=rule,
+                                              recipients=audience_targets(spec),
+                                              channels=people_channels, now=now, notes=notes)
+            rows += deliveries_write(event=event, rule=rule, deliveries=targets, folds=folds,
+                                     now=now)
+        names_subscribers = bool(spec.external_ids or spec.group_ids)
+        return (0 if people_channels and names_subscribers else None), rows, False
+    upto = audience_chunk_end(spec, after=position, size=settings.FANOUT_CHUNK_SIZE)
+    chunk = audience_chunk(spec, after=position, upto=upto)
+    rows = _subscribers_write(event, rule, chunk, people_channels, now, notes)
+    return upto, rows, upto is not None
+
+
+def _subscribers_write(event: Event, rule: Rule, chunk, channels: list[str], now: datetime,
+                       notes: list[str]) -> list[tuple[object, str]]:
+    if not channels:
+        return []
+    if not set_based_possible(rule):
+        return _rows_write(event, rule, list(chunk), channels, now, notes)
+    chunk_sql, chunk_params = chunk.order_by().values("pk").query.sql_with_params()
+    written = deliveries_insert_select(event_id=event.pk, rule=rule, channels=channels,
+                                       chunk_sql=chunk_sql, chunk_params=list(chunk_params),
+                                       now=now)
+    rows = [] if rule.delay_seconds else [(pk, channel) for pk, channel, status in written
+                                          if status == DeliveryStatus.QUEUED]
+    if quiet_hours_apply(rule, channels):
+        # Left out of the statement: their windows end in their own time zones.
+        quiet = list(chunk.filter(quiet_hours__enabled=True))
+        rows += _rows_write(event, rule, quiet, [c for c in channels if c != Channel.INAPP],
+                            now, notes)
+    return rows
+
+
+def _rows_write(event: Event, rule: Rule, subscribers: list, channels: list[str],
+                now: datetime, notes: list[str]) -> list[tuple[object, str]]:
+    deliveries, folds = deliveries_build(
+        event=event, rule=rule, recipients=[Recipient(subscriber=s) for s in subscribers],
+        channels=channels, now=now, notes=notes)
+    return deliveries_write(event=event, rule=rule, deliveries=deliveries, folds=folds, now=now)
 
 
 def event_dispatch_again(*, event: Event) -> None:
     """Run a finished event through the rules again (reaching, say, members added to a group
     since); existing deliveries are kept and none is duplicated. An event still waiting or
     being processed is left to the run already under way."""
-    from notifications.services.events import event_enqueue_on_commit
-
     with transaction.atomic():
         reopened = Event.objects.filter(
             pk=event.pk, status__in=[EventStatus.PROCESSED, EventStatus.FAILED]
         ).update(status=EventStatus.RECEIVED, processing_started_at=None)
         if reopened:
             event_enqueue_on_commit(event_id=event.pk)
-

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.handoff import event_enqueue_on_commit
 from notifications.models import ApiKey, Application, Event, EventStatus
 
 EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
@@ -98,8 +99,3 @@ def _replayed(event: Event, request_hash: str) -> Event:
     return event
 
 
-def event_enqueue_on_commit(*, event_id) -> None:
-    """Queue processing once the surrounding transaction commits."""
-    from notifications.tasks import process_event
-
-    transaction.on_commit(lambda: process_event.delay(str(event_id)))

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from notifications.handoff import event_enqueue_on_commit
 from notifications.models import Delivery, DeliveryStatus, Event, EventStatus, Rule
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ def send_at_check(*, send_at: datetime | None, now: datetime) -> datetime | None
 
 def events_release_due(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Move scheduled events whose time has come to ``received`` and queue their processing."""
-    from notifications.services.events import event_enqueue_on_commit
-
     now = now or timezone.now()
     with transaction.atomic():
         # skip_locked: two beat ticks overlapping (or two dispatchers) split the

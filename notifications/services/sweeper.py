@@ -1,10 +1,17 @@
-"""Recovery that makes "accepted" mean "will be sent": run periodically by Celery beat.
+"""Recover: what makes "accepted" mean "will be sent". Run every few seconds by Celery beat,
+in the housekeeping lane, so no backlog delays it.
 
-* Due retries: deliveries back in ``queued`` whose ``next_attempt_at`` has come.
-* Lost hand-offs: queued deliveries and ``received`` events the broker never
-  delivered (broker outage, a crash between commit and publish).
-* Dead workers: deliveries whose ``sending`` lease expired and events stuck in
-  ``processing`` are taken back and queued again.
+* Due work: queued deliveries whose ``next_attempt_at`` has come (retries,
+  delays, quiet hours, escalations) and that no task carries yet.
+* Lost hand-offs: deliveries whose publish failed (their mark was cleared) and,
+  after ``DELIVERY_HANDOFF_LOST_SECONDS``, deliveries whose task the broker lost
+  with its data; ``received`` events the broker never delivered.
+* Dead workers: deliveries whose ``sending`` lease expired (the worker stopped
+  renewing it) are queued again at once, in the notify lane — they are late
+  already and must not wait behind the broadcast they came from — and events
+  left in ``processing`` are taken over.
+
+Every step is a few set-based statements, however much there is to recover.
 """
 
 from __future__ import annotations
@@ -13,68 +20,92 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from notifications.bulk_sql import rows_insert
+from notifications.handoff import BROADCAST, NOTIFY, deliveries_enqueue, event_enqueue_on_commit
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, EventStatus
 from notifications.providers import Provider, provider_for
-from notifications.services.deliveries import deliveries_enqueue_pending
+from notifications.services.claiming import due
 
 logger = logging.getLogger(__name__)
+Outcome = DeliveryAttempt.Outcome
+LEASE_LOST = "The worker stopped before the send finished (lease expired)."
 
 
-def deliveries_dispatch_due() -> int:
-    """Hand every queued, due delivery that is not already with the broker to a worker.
-
-    A delivery handed over more than ``EVENT_STUCK_SECONDS`` ago that is still
-    queued was lost on the way and is handed over again.
-    """
-    stale = timezone.now() - timedelta(seconds=settings.EVENT_STUCK_SECONDS)
-    Delivery.objects.filter(status=DeliveryStatus.QUEUED, enqueued_at__lt=stale).update(
+def deliveries_dispatch_due(*, limit: int = 20000) -> int:
+    """Hand every queued, due delivery that no task carries to a worker; return how many."""
+    lost = timezone.now() - timedelta(seconds=settings.DELIVERY_HANDOFF_LOST_SECONDS)
+    Delivery.objects.filter(status=DeliveryStatus.QUEUED, enqueued_at__lt=lost).update(
         enqueued_at=None)
     with transaction.atomic():
-        count = deliveries_enqueue_pending()
-    if count:
-        logger.info("queued %d due deliveries", count)
-    return count
+        pending = Delivery.objects.filter(due(), status=DeliveryStatus.QUEUED,
+                                          enqueued_at__isnull=True)
+        if connection.features.has_select_for_update_skip_locked:
+            # Two sweeps at once (two beat ticks overlapping) split the rows, never share them.
+            pending = pending.select_for_update(skip_locked=True)
+        rows = list(pending.values_list("pk", "channel")[:limit])
+        lane = BROADCAST if len(rows) > settings.DELIVERY_BROADCAST_THRESHOLD else NOTIFY
+        deliveries_enqueue(rows=rows, lane=lane)
+    if rows:
+        logger.info("queued %d due deliveries", len(rows))
+    return len(rows)
 
 
-def deliveries_recover_expired_leases() -> int:
-    """Return deliveries whose worker died mid-send to the queue (or fail them when spent)."""
+def deliveries_recover_expired_leases(*, limit: int = 20000) -> int:
+    """Queue again (or fail, when the channel's retries are spent) deliveries whose worker died
+    mid-send; their lost attempt is recorded as transient."""
     now = timezone.now()
-    expired = list(Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
-                   .values_list("pk", "attempts", "channel"))
-    error = "The worker stopped before the send finished (lease expired)."
-    for pk, attempts, channel in expired:
-        DeliveryAttempt.objects.filter(delivery_id=pk, outcome=DeliveryAttempt.Outcome.PENDING
-                                       ).update(outcome=DeliveryAttempt.Outcome.TRANSIENT,
-                                                finished_at=now, error=error)
+    with transaction.atomic():
+        expired = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+        if connection.features.has_select_for_update_skip_locked:
+            expired = expired.select_for_update(skip_locked=True)
+        rows = list(expired.values_list("pk", "attempts", "channel")[:limit])
+        if not rows:
+            return 0
+        ids = [pk for pk, _, _ in rows]
+        DeliveryAttempt.objects.filter(delivery_id__in=ids, outcome=Outcome.PENDING).update(
+            outcome=Outcome.TRANSIENT, finished_at=now, error=LEASE_LOST)
+        recorded = _attempt_recorded(ids)
+        rows_insert(DeliveryAttempt, ("delivery", "number", "started_at", "finished_at", "outcome",
+                                      "error", "provider_message_id"),
+                    [(pk, attempts, now, now, Outcome.TRANSIENT, LEASE_LOST, "")
+                     for pk, attempts, _ in rows if attempts and (pk, attempts) not in recorded])
         # The channel's own retry policy decides (webhooks retry for days, on a schedule).
-        provider = provider_for(channel) or Provider()
-        spent = provider.retry_delay(attempts=attempts, retry_after=None) is None
-        Delivery.objects.filter(pk=pk, status=DeliveryStatus.SENDING, lease_expires_at__lt=now
-                                ).update(
-            status=DeliveryStatus.FAILED if spent else DeliveryStatus.QUEUED,
-            lease_expires_at=None, next_attempt_at=now, enqueued_at=None, last_error=error,
+        spent = [pk for pk, attempts, channel in rows
+                 if (provider_for(channel) or Provider()).retry_delay(
+                     attempts=attempts, retry_after=None) is None]
+        back = [(pk, channel) for pk, _, channel in rows if pk not in set(spent)]
+        still_expired = Q(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
+        Delivery.objects.filter(still_expired, pk__in=spent).update(
+            status=DeliveryStatus.FAILED, lease_expires_at=None, last_error=LEASE_LOST,
             updated_at=now)
-    if expired:
-        logger.warning("recovered %d deliveries with expired leases", len(expired))
-    return len(expired)
+        Delivery.objects.filter(still_expired, pk__in=[pk for pk, _ in back]).update(
+            status=DeliveryStatus.QUEUED, lease_expires_at=None, next_attempt_at=now,
+            enqueued_at=now, last_error=LEASE_LOST, updated_at=now)
+        deliveries_enqueue(rows=back, lane=NOTIFY, marked=True)
+    logger.warning("recovered %d deliveries with expired leases", len(rows))
+    return len(rows)
+
+
+def _attempt_recorded(ids: list) -> set[tuple[object, int]]:
+    """``(delivery, number)`` of the attempts already written for these deliveries."""
+    return set(DeliveryAttempt.objects.filter(delivery_id__in=ids)
+               .values_list("delivery_id", "number"))
 
 
 def events_requeue_stuck() -> int:
     """Queue processing again for events the broker lost or a dead worker left half-done."""
-    from notifications.services.events import event_enqueue_on_commit
-
     now = timezone.now()
     # A scheduled event becomes "received" at its send_at, not when it was created.
     stuck = Event.objects.annotate(due=Coalesce("send_at", "created_at")).filter(
         Q(status=EventStatus.RECEIVED, due__lt=now - timedelta(
             seconds=settings.EVENT_STUCK_SECONDS))
         | Q(status=EventStatus.PROCESSING, processing_started_at__lt=now - timedelta(
-            seconds=settings.DELIVERY_LEASE_SECONDS))
+            seconds=settings.EVENT_PROCESSING_LEASE_SECONDS))
     ).values_list("pk", flat=True)[:1000]
     ids = list(stuck)
     with transaction.atomic():

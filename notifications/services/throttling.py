@@ -28,7 +28,7 @@ COUNTED = [DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT,
            DeliveryStatus.DELIVERED]
 
 
-def _limits(rule: Rule) -> tuple[int, timedelta] | None:
+def throttle_limits(rule: Rule) -> tuple[int, timedelta] | None:
     category = rule.category if rule.category_id else None
     if (category is None or category.critical or not category.throttle_limit
             or not category.throttle_window_seconds):
@@ -39,7 +39,7 @@ def _limits(rule: Rule) -> tuple[int, timedelta] | None:
 def deliveries_throttle(*, deliveries: list[Delivery], rule: Rule, event: Event,
                         now: datetime) -> list[Fold]:
     """Fold the deliveries beyond the category's limit into digests, in place; return the folds."""
-    limits = _limits(rule)
+    limits = throttle_limits(rule)
     if limits is None or rule_digests(rule):  # a digesting rule already sends one message
         return []
     limit, window = limits

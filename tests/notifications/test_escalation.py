@@ -15,7 +15,7 @@ from inbox.services.notifications import (
     notifications_mark_read,
 )
 from notifications.models import Delivery
-from notifications.services import deliveries as deliveries_service
+from notifications.services import sending as sending_service
 from notifications.services.events import event_ingest
 from notifications.tasks import dispatch_due_deliveries
 from tests.factories import EmailTemplateFactory, RuleFactory, SubscriberFactory
@@ -126,17 +126,17 @@ def test_read_while_the_worker_claims_it_is_still_not_sent(
     """The sweeper queued it and a worker claimed it; the read lands before the provider call."""
     user = SubscriberFactory()
     inapp, email = trigger(django_capture_on_commit_callbacks, user)
-    real_claim = deliveries_service._claim
+    real_claim = sending_service.deliveries_claim
     seen = {}
 
-    def claim_then_read(delivery_id):
-        won = real_claim(delivery_id)
+    def claim_then_read(delivery_ids):
+        won = real_claim(delivery_ids)
         notifications_mark_read(subscriber_id=user.pk, ids=[inapp.inbox_notification.pk])
         # The cancelling UPDATE only touches queued rows: this one is already "sending".
-        seen["status_after_read"] = Delivery.objects.get(pk=delivery_id).status
+        seen["status_after_read"] = Delivery.objects.get(pk=email.pk).status
         return won
 
-    monkeypatch.setattr(deliveries_service, "_claim", claim_then_read)
+    monkeypatch.setattr(sending_service, "deliveries_claim", claim_then_read)
     clock.advance(minutes=MINUTES + 1)
     sweep(django_capture_on_commit_callbacks)
     email.refresh_from_db()

@@ -1,0 +1,124 @@
+"""Handing work to the broker: the only place that puts a task on a queue.
+
+Work travels in three *lanes* (Celery queues) so that no kind of work waits
+behind another:
+
+* ``notify`` (the default queue, ``CELERY_QUEUE``): processing a newly accepted
+  event, sends of events with a small audience, and work recovered from a
+  dead worker — what a person is waiting for right now (a password reset, a
+  2FA code);
+* ``broadcast`` (``<queue>.broadcast``): the fan-out and the send batches of
+  events whose audience is larger than ``DELIVERY_BROADCAST_THRESHOLD``;
+* ``housekeeping`` (``<queue>.housekeeping``): the periodic sweeps (due
+  retries, expired leases, digests, schedules), so a backlog cannot delay
+  recovery.
+
+A worker started without ``-Q`` consumes all three, taking from them in turn,
+so a single-recipient event waits for at most the batches already running.
+Tasks are looked up by name in the Celery app when they are published, so
+the stages that call this module do not import the task module (which
+imports them).
+
+Deliveries are marked ``enqueued_at`` in the caller's transaction and published
+after it commits; a publish that fails clears the mark again, so the sweeper
+hands those deliveries over on its next pass instead of losing them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from itertools import islice
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+NOTIFY, BROADCAST, HOUSEKEEPING = "notify", "broadcast", "housekeeping"
+
+PROCESS_EVENT = "notifications.process_event"
+FAN_OUT_EVENT = "notifications.fan_out_event"
+SEND_DELIVERIES = "notifications.send_deliveries"
+
+
+def queue_name(lane: str) -> str:
+    """The Celery queue of ``lane``; derived from the default queue, so one setting names all."""
+    base = current_app.conf.task_default_queue
+    return base if lane == NOTIFY else f"{base}.{lane}"
+
+
+def _publish(task_name: str, args: list, lane: str) -> None:
+    # Imported here, not at the top: the task module imports the stages, which import this.
+    import notifications.tasks  # noqa: F401 — registers the tasks in processes that never did
+
+    current_app.tasks[task_name].apply_async(args=args, queue=queue_name(lane))
+
+
+def event_enqueue_on_commit(*, event_id) -> None:
+    """Queue processing of an accepted event once the surrounding transaction commits."""
+    transaction.on_commit(lambda: _publish(PROCESS_EVENT, [str(event_id)], NOTIFY))
+
+
+def fan_out_enqueue_on_commit(*, event_id, cursor: dict) -> None:
+    """Queue the next chunk of a broadcast's fan-out (in the broadcast lane)."""
+    transaction.on_commit(lambda: _publish(FAN_OUT_EVENT, [str(event_id), cursor], BROADCAST))
+
+
+def batches(rows: Iterable[tuple[object, str]], size: int) -> list[list[str]]:
+    """Split ``(delivery id, channel)`` rows into one list of ids per channel and batch size."""
+    by_channel: dict[str, list[str]] = {}
+    for pk, channel in rows:
+        by_channel.setdefault(channel, []).append(str(pk))
+    out = []
+    for ids in by_channel.values():
+        iterator = iter(ids)
+        while chunk := list(islice(iterator, size)):
+            out.append(chunk)
+    return out
+
+
+def batch_size_for(channel: str) -> int:
+    """How many deliveries of ``channel`` one send task takes."""
+    return settings.DELIVERY_BATCH_SIZES.get(channel, settings.DELIVERY_BATCH_SIZE)
+
+
+def deliveries_enqueue(*, rows: list[tuple[object, str]], lane: str = NOTIFY,
+                       marked: bool = False) -> int:
+    """Mark ``(delivery id, channel)`` rows handed over and queue one send task per batch after
+    commit; call inside a transaction. Return the number of tasks.
+
+    ``marked``: the caller wrote ``enqueued_at`` already (the fan-out does, in its INSERT).
+    """
+    from notifications.models import Delivery
+
+    if not rows:
+        return 0
+    by_channel: dict[str, list] = {}
+    for pk, channel in rows:
+        by_channel.setdefault(channel, []).append((pk, channel))
+    tasks = []
+    for channel, channel_rows in by_channel.items():
+        tasks += batches(channel_rows, batch_size_for(channel))
+    now = timezone.now()
+    for task_ids in tasks:
+        if not marked:
+            Delivery.objects.filter(pk__in=task_ids).update(enqueued_at=now)
+        transaction.on_commit(lambda task_ids=task_ids: _send_after_commit(task_ids, lane))
+    return len(tasks)
+
+
+def _send_after_commit(delivery_ids: list[str], lane: str) -> None:
+    from notifications.models import Delivery
+
+    try:
+        _publish(SEND_DELIVERIES, [delivery_ids], lane)
+    except Exception:
+        # The broker is unreachable: clear the mark so the sweeper hands these over later.
+        logger.exception("could not queue a batch of %d deliveries; the sweeper will retry",
+                         len(delivery_ids))
+        Delivery.objects.filter(pk__in=delivery_ids, status="queued").update(enqueued_at=None)
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
