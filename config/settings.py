@@ -138,7 +138,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # renews its lease, a fan-out task does one chunk), and one handed out twice
 # finds its deliveries claimed already, so this can be short.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 120, minimum=10)}
+    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 60, minimum=10)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Lanes (see notifications/handoff.py): "<queue>" for events and small sends,

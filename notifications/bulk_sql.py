@@ -15,8 +15,25 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
-# Bind parameters per statement stay well below PostgreSQL's 65,535 and SQLite's limits.
-_UPDATE_ROWS = 2000
+
+def _is_json(field: models.Field) -> bool:
+    return field.get_internal_type() == "JSONField"
+
+
+def _array_type(field: models.Field) -> str:
+    # JSON travels as text (psycopg has no array form of its JSON wrapper) and is cast back.
+    return "text[]" if _is_json(field) else f"{field.db_type(connection)}[]"
+
+
+def _cast_back(field: models.Field) -> str:
+    return "::jsonb" if _is_json(field) else ""
+
+
+def _json_text(value) -> str:
+    """A prepared JSON value (psycopg's ``Jsonb`` wrapper, or plain data) as JSON text."""
+    import json
+
+    return json.dumps(getattr(value, "obj", value))
 
 
 def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field]:
@@ -24,8 +41,21 @@ def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Fiel
 
 
 def _prepare(fields: list[models.Field], rows: Iterable[Sequence]) -> list[list]:
-    return [[field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
-            for row in rows]
+    if connection.vendor != "postgresql":
+        return [[field.get_db_prep_save(value, connection)
+                 for field, value in zip(fields, row, strict=True)] for row in rows]
+    # psycopg adapts strings, numbers, UUIDs and aware datetimes itself; only JSON needs
+    # turning into text. Skipping the fields' preparation halves the Python time per row.
+    json_at = [i for i, field in enumerate(fields) if _is_json(field)]
+    if not json_at:
+        return [list(row) for row in rows]
+    prepared = []
+    for row in rows:
+        row = list(row)
+        for i in json_at:
+            row[i] = None if row[i] is None else _json_text(row[i])
+        prepared.append(row)
+    return prepared
 
 
 def rows_insert(model: type[models.Model], names: Sequence[str], rows: list[Sequence]) -> int:
@@ -71,19 +101,18 @@ def rows_update(model: type[models.Model], names: Sequence[str], rows: list[Sequ
     changed = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            casts = [f"%s::{field.db_type(connection)}" for field in fields]
-            row_sql = f"({', '.join(casts)})"
+            # One array per column, unnested into rows: a handful of parameters however
+            # many rows, and no statement text that grows with the batch.
+            arrays = [f"%s::{_array_type(field)}" for field in fields]
             aliases = ", ".join(f"c{i}" for i in range(len(fields)))
-            assignments = ", ".join(f"{qn(field.column)} = v.c{i}"
+            assignments = ", ".join(f"{qn(field.column)} = v.c{i}{_cast_back(field)}"
                                     for i, field in enumerate(values, start=1))
-            for start in range(0, len(prepared), _UPDATE_ROWS):
-                part = prepared[start:start + _UPDATE_ROWS]
-                cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES "  # noqa: S608
-                    f"{', '.join([row_sql] * len(part))}) AS v({aliases}) "
-                    f"WHERE {table}.{qn(key.column)} = v.c0{guard_sql}",
-                    [value for row in part for value in row] + guard_params)
-                changed += cursor.rowcount
+            columns = [list(column) for column in zip(*prepared, strict=True)]
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM unnest({', '.join(arrays)}) "  # noqa: S608
+                f"AS v({aliases}) WHERE {table}.{qn(key.column)} = v.c0{guard_sql}",
+                [*columns, *guard_params])
+            changed = cursor.rowcount
         else:
             assignments = ", ".join(f"{qn(field.column)} = %s" for field in values)
             cursor.executemany(

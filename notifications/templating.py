@@ -13,7 +13,7 @@ import traceback
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 _SOURCE_NAME = "<template>"
@@ -49,6 +49,18 @@ def _compile(source: str, html: bool):
         return env.template_class.from_code(env, code, env.make_globals(None))
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", line=exc.lineno) from None
+
+
+@lru_cache(maxsize=4096)
+def template_variables(source: str) -> frozenset[str]:
+    """The top-level names ``source`` reads from its context (``data``, ``subscriber``, …).
+
+    A source that does not compile reads, as far as anyone can tell, everything.
+    """
+    try:
+        return frozenset(meta.find_undeclared_variables(_TEXT_ENV.parse(source)))
+    except TemplateSyntaxError:
+        return frozenset({"*"})
 
 
 def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:

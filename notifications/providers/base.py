@@ -117,6 +117,16 @@ class Provider:
         """Send ``delivery``; return a ``SendResult`` or raise ``TransientError`` / ``PermanentError``."""
         raise NotImplementedError
 
+    #: Whether ``send_uniform`` is implemented (PostgreSQL only).
+    sends_uniform: bool = False
+
+    def send_uniform(self, delivery_ids: list, rendered: dict, *, event, rule
+                     ) -> dict[object, SendResult]:
+        """Send the same ``rendered`` words to every delivery in ``delivery_ids`` (all of one
+        event and rule, locked by the caller's transaction) without a model object per
+        delivery; return ``{delivery pk: SendResult}`` for each one sent."""
+        raise NotImplementedError
+
     def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
         """Send a claimed batch; return ``{delivery.pk: SendResult or ProviderError}``.
 

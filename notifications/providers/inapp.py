@@ -9,14 +9,25 @@ The pipeline calls it inside the transaction that locked the batch (see
 
 from __future__ import annotations
 
+import json
+
+from notifications.bulk_sql import rows_insert
 from notifications.models import Delivery
 from notifications.providers.base import PermanentError, Provider, SendResult
 
 
 def _content(delivery: Delivery) -> dict[str, str]:
+    return _words(delivery.rendered or {}, delivery.event.event_type)
+
+
+def _level(event) -> str:
+    level = event.data.get("level") if isinstance(event.data, dict) else None
+    return level if level in {"info", "success", "warning", "error"} else "info"
+
+
+def _words(rendered: dict, event_type: str) -> dict[str, str]:
     """Title, body and link from the in-app fields, else from the e-mail words it borrowed."""
-    rendered = delivery.rendered or {}
-    title = rendered.get("inapp_title") or rendered.get("subject") or delivery.event.event_type
+    title = rendered.get("inapp_title") or rendered.get("subject") or event_type
     body = rendered.get("inapp_body") or rendered.get("short_body") or rendered.get("text_body", "")
     return {"title": " ".join(title.split())[:500], "body": body,
             "action_url": rendered.get("action_url", "")[:1000]}
@@ -33,32 +44,77 @@ class InAppProvider(Provider):
         raise outcome
 
     def send_bulk(self, deliveries: list[Delivery]) -> dict[object, SendResult | PermanentError]:
+        from django.utils import timezone
+
         from inbox.models import Notification
         from inbox.services.notifications import notifications_push_created
 
         outcomes: dict[object, SendResult | PermanentError] = {}
+        now = timezone.now()
         rows = []
         for delivery in deliveries:
             if delivery.subscriber_id is None:
                 outcomes[delivery.pk] = PermanentError("In-app messages need a subscriber.")
                 continue
             event = delivery.event
-            level = event.data.get("level") if isinstance(event.data, dict) else None
-            rows.append(Notification(
-                subscriber_id=delivery.subscriber_id, delivery=delivery,
-                category=delivery.rule.category if delivery.rule else None,
-                level=level if level in {"info", "success", "warning", "error"} else "info",
-                data={"event": event.event_type, "event_id": str(event.pk)}, **_content(delivery)))
+            content = _content(delivery)
+            rows.append((delivery.subscriber_id, delivery.pk,
+                         delivery.rule.category_id if delivery.rule else None,
+                         content["title"], content["body"], content["action_url"], _level(event),
+                         {"event": event.event_type, "event_id": str(event.pk)}, now))
         # A batch retried after a crash finds some rows written already: write only the rest,
         # and push only those, so an open inbox never shows the same notification twice.
-        batch_ids = [row.delivery_id for row in rows]
-        existing = set(Notification.objects.filter(delivery_id__in=batch_ids)
-                       .values_list("delivery_id", flat=True))
-        Notification.objects.bulk_create([row for row in rows if row.delivery_id not in existing],
-                                         ignore_conflicts=True, batch_size=500)
-        written = list(Notification.objects.filter(delivery_id__in=batch_ids).select_related("category"))
-        notifications_push_created([n for n in written if n.delivery_id not in existing])
-        for notification in written:
-            outcomes[notification.delivery_id] = SendResult(
-                provider_message_id=f"inbox:{notification.pk}", delivered=True)
+        batch_ids = [row[1] for row in rows]
+        existing = dict(Notification.objects.filter(delivery_id__in=batch_ids)
+                        .values_list("delivery_id", "pk"))
+        rows_insert(Notification, ("subscriber", "delivery", "category", "title", "body",
+                                   "action_url", "level", "data", "created_at"),
+                    [row for row in rows if row[1] not in existing])
+        written = list(Notification.objects.filter(delivery_id__in=batch_ids)
+                       .exclude(delivery_id__in=list(existing)).select_related("category"))
+        notifications_push_created(written)
+        ids = {**existing, **{n.delivery_id: n.pk for n in written}}
+        for delivery_id, notification_id in ids.items():
+            outcomes[delivery_id] = SendResult(provider_message_id=f"inbox:{notification_id}",
+                                               delivered=True)
         return outcomes
+
+    sends_uniform = True
+
+    def send_uniform(self, delivery_ids: list, rendered: dict, *, event, rule
+                     ) -> dict[object, SendResult]:
+        """One ``INSERT … SELECT`` writes the inbox rows of the whole batch; rows a retried
+        batch wrote before are kept (and not pushed again)."""
+        from django.db import connection
+        from django.utils import timezone
+
+        from inbox.models import Notification
+        from inbox.services.notifications import notifications_push_created
+
+        words, now = _words(rendered, event.event_type), timezone.now()
+        data = {"event": event.event_type, "event_id": str(event.pk)}
+        category_id = rule.category_id if rule else None
+        inbox, deliveries = Notification._meta.db_table, Delivery._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {inbox} (subscriber_id, delivery_id, category_id, title, body, "  # noqa: S608
+                f"action_url, level, data, created_at) "
+                f"SELECT d.subscriber_id, d.id, %s, %s, %s, %s, %s, %s::jsonb, %s "
+                f"FROM {deliveries} d WHERE d.id = ANY(%s) AND d.subscriber_id IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {inbox} n WHERE n.delivery_id = d.id) "
+                f"RETURNING id, delivery_id, subscriber_id",
+                [category_id, words["title"], words["body"], words["action_url"], _level(event),
+                 json.dumps(data), now, list(delivery_ids)])
+            written = cursor.fetchall()
+            ids = {delivery_id: pk for pk, delivery_id, _ in written}
+            if len(written) < len(delivery_ids):
+                cursor.execute(f"SELECT delivery_id, id FROM {inbox} WHERE delivery_id = ANY(%s)",  # noqa: S608
+                               [list(delivery_ids)])
+                ids.update({delivery_id: pk for delivery_id, pk in cursor.fetchall()})
+        category = rule.category if category_id else None
+        notifications_push_created([
+            Notification(pk=pk, subscriber_id=subscriber_id, delivery_id=delivery_id,
+                         category=category, level=_level(event), data=data, created_at=now,
+                         **words) for pk, delivery_id, subscriber_id in written])
+        return {delivery_id: SendResult(provider_message_id=f"inbox:{pk}", delivered=True)
+                for delivery_id, pk in ids.items()}

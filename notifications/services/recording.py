@@ -11,9 +11,11 @@ back is not written over the newer state.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from notifications.bulk_sql import rows_insert, rows_update
@@ -110,3 +112,40 @@ def batch_record(record: BatchRecord, deliveries: list[Delivery], *, locked: boo
     rows_insert(DeliveryAttempt, ATTEMPT_FIELDS, attempts)
     guard = ("status", DeliveryStatus.QUEUED if locked else DeliveryStatus.SENDING)
     return rows_update(Delivery, DELIVERY_FIELDS, states, only_if=guard)
+
+
+def batch_record_sent(sent: list[tuple[object, int, str]], *, delivered: bool, rendered: dict,
+                      started_at: datetime) -> int:
+    """Record a locked batch that went out with the same words to everyone (PostgreSQL).
+
+    ``sent`` holds ``(delivery pk, attempt number, provider message id)``; one
+    ``INSERT … SELECT FROM unnest`` writes the attempts and one ``UPDATE … FROM
+    unnest`` the deliveries, with the shared values bound once.
+    """
+    if not sent:
+        return 0
+    now = timezone.now()
+    ids, numbers, message_ids = (list(column) for column in zip(*sent, strict=True))
+    duration = max(int((now - started_at).total_seconds() * 1000), 0)
+    attempts_table = DeliveryAttempt._meta.db_table
+    deliveries_table = Delivery._meta.db_table
+    status = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.SENT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {attempts_table} (delivery_id, number, started_at, finished_at, "  # noqa: S608
+            f"duration_ms, outcome, error, provider_message_id) "
+            f"SELECT v.id, v.number, %s, %s, %s, %s, '', v.message_id "
+            f"FROM unnest(%s::uuid[], %s::integer[], %s::text[]) AS v(id, number, message_id)",
+            [started_at, now, duration, Outcome.SENT, ids, numbers, message_ids])
+        cursor.execute(
+            f"UPDATE {deliveries_table} d SET status = %s, attempts = v.number, "  # noqa: S608
+            f"provider_message_id = v.message_id, sent_at = %s, last_error = '', "
+            f"lease_expires_at = NULL, rendered = %s::jsonb, updated_at = %s "
+            f"FROM unnest(%s::uuid[], %s::integer[], %s::text[]) AS v(id, number, message_id) "
+            f"WHERE d.id = v.id AND d.status = %s",
+            [status, now, _json(rendered), now, ids, numbers, message_ids, DeliveryStatus.QUEUED])
+        return cursor.rowcount
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value)

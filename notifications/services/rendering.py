@@ -6,7 +6,7 @@ from typing import Any
 
 from notifications.models import Channel, Delivery, Subscriber
 from notifications.selectors.rules import template_for
-from notifications.templating import TemplateProblem, render_fields
+from notifications.templating import TemplateProblem, render_fields, template_variables
 
 
 def delivery_context(delivery: Delivery) -> dict[str, Any]:
@@ -28,15 +28,31 @@ def delivery_context(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _template(delivery: Delivery, locale: str):
+def template_lookup(*, rule, event_type: str, channel: str, locale: str):
+    """The template that words a delivery on ``channel`` in ``locale``, or None."""
     # A channel without words of its own borrows the e-mail template's (its
     # subject and text), so adding "inapp" or "sms" to a rule needs no new template.
-    for channel in dict.fromkeys([delivery.channel, Channel.EMAIL]):
-        template = template_for(rule=delivery.rule, event_type=delivery.event.event_type,
-                                channel=channel, locale=locale)
+    for candidate in dict.fromkeys([channel, Channel.EMAIL]):
+        template = template_for(rule=rule, event_type=event_type, channel=candidate,
+                                locale=locale)
         if template is not None:
             return template
     return None
+
+
+def _template(delivery: Delivery, locale: str):
+    return template_lookup(rule=delivery.rule, event_type=delivery.event.event_type,
+                           channel=delivery.channel, locale=locale)
+
+
+#: What a template may read and still say the same to every recipient of one event.
+EVENT_WIDE = frozenset({"data", "event", "items", "digest"})
+
+
+def template_is_uniform(template) -> bool:
+    """Whether ``template`` renders the same words for every (non-digest) recipient of an event,
+    so a broadcast renders it once instead of once per recipient."""
+    return all(template_variables(source) <= EVENT_WIDE for source in template.sources().values())
 
 
 def delivery_render(delivery: Delivery, *, templates: dict | None = None) -> dict[str, str]:

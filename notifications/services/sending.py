@@ -21,15 +21,28 @@ import logging
 import time
 import uuid
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from notifications.models import Delivery, SkipReason
+from notifications.models import Delivery, Event, Rule, SkipReason
 from notifications.providers import Provider, SendResult, TransientError, provider_for
-from notifications.services.claiming import LeaseKeeper, deliveries_claim, deliveries_lock
+from notifications.services.claiming import (
+    LeaseKeeper,
+    LockedRow,
+    deliveries_claim,
+    deliveries_lock,
+    deliveries_lock_rows,
+)
 from notifications.services.escalation import escalations_create
 from notifications.services.presend import presend_skip_reasons
-from notifications.services.recording import BatchRecord, Skip, TemplateFailure, batch_record
-from notifications.services.rendering import delivery_render
+from notifications.services.recording import (
+    BatchRecord,
+    Skip,
+    TemplateFailure,
+    batch_record,
+    batch_record_sent,
+)
+from notifications.services.rendering import delivery_render, template_is_uniform, template_lookup
 from notifications.templating import TemplateProblem
 
 logger = logging.getLogger(__name__)
@@ -104,6 +117,10 @@ def _send_claimed(provider: Provider, delivery_ids: list) -> None:
 def _send_locked(provider: Provider, delivery_ids: list) -> None:
     """Channels whose send is a write here (in-app): lock, write, record in one transaction."""
     with transaction.atomic():
+        if provider.sends_uniform and connection.vendor == "postgresql":
+            delivery_ids = _send_uniform_groups(provider, delivery_ids)
+            if not delivery_ids:
+                return
         deliveries = deliveries_lock(delivery_ids)
         if not deliveries:
             return
@@ -121,3 +138,48 @@ def _send_locked(provider: Provider, delivery_ids: list) -> None:
         # Rules with escalation: the follow-up e-mail/SMS waits, queued, for N minutes.
         escalations_create(deliveries=[d for d in ready
                                        if isinstance(record.outcomes.get(d.pk), SendResult)])
+
+
+def _send_uniform_groups(provider: Provider, delivery_ids: list) -> list:
+    """Send, set-based, every part of the batch whose words are the same for all its
+    recipients (one event and rule, a template that reads nothing per recipient); return the
+    ids left for the per-delivery path (personal words, digests, escalations, problems)."""
+    started = timezone.now()
+    groups: dict[tuple, list[LockedRow]] = {}
+    rest = []
+    for row in deliveries_lock_rows(delivery_ids):
+        if row.parent_id or row.subscriber_id is None or row.recipient_key.startswith("digest:"):
+            rest.append(row.pk)
+        else:
+            groups.setdefault((row.event_id, row.rule_id, row.locale), []).append(row)
+    events = Event.objects.in_bulk({event_id for event_id, _, _ in groups})
+    rules = Rule.objects.select_related("category").in_bulk({r for _, r, _ in groups if r})
+    for (event_id, rule_id, locale), rows in groups.items():
+        event, rule = events[event_id], rules.get(rule_id)
+        rendered = _render_uniform(provider.channel, event, rule, locale)
+        if rendered is None or (rule is not None and rule.escalate_channel):
+            rest += [row.pk for row in rows]
+            continue
+        results = provider.send_uniform([row.pk for row in rows], rendered, event=event, rule=rule)
+        attempts = {row.pk: row.attempts for row in rows}
+        for delivered in (True, False):
+            batch_record_sent([(pk, attempts[pk], result.provider_message_id)
+                               for pk, result in results.items() if result.delivered == delivered],
+                              delivered=delivered, rendered=rendered, started_at=started)
+        rest += [row.pk for row in rows if row.pk not in results]
+    return rest
+
+
+def _render_uniform(channel: str, event: Event, rule: Rule | None, locale: str) -> dict | None:
+    """The words of an event's deliveries when they are the same for everyone, else None."""
+    template = template_lookup(rule=rule, event_type=event.event_type, channel=channel,
+                               locale=locale)
+    if template is None or not template_is_uniform(template):
+        return None
+    sample = Delivery(event=event, rule=rule, channel=channel, recipient_key="", address="")
+    try:
+        # The memo holds the template found for the group's locale (the sample has none).
+        return delivery_render(sample, templates={
+            (rule.pk if rule else None, event.event_type, channel, ""): template})
+    except TemplateProblem:
+        return None  # each delivery then fails with the problem, on the per-delivery path
