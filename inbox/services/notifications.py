@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from inbox.models import Notification
-from inbox.selectors import notification_as_dict, unread_count, unread_counts
-from inbox.services.live import group_send_on_commit, live_send_on_commit, subscriber_group
+from inbox.selectors import unread_count
+from inbox.services.announce import notifications_push_created  # noqa: F401 — part of this module's API
+from inbox.services.live import group_send_on_commit, subscriber_group
 from notifications.models import Subscriber
 from notifications.services.escalation import escalations_cancel
 
@@ -36,17 +37,6 @@ def _owned(subscriber_id: int, ids: list[int]):
     if missing:
         raise NotificationsNotFound(missing)
     return visible
-
-
-def notifications_push_created(notifications: list[Notification]) -> None:
-    """Tell each subscriber's sessions about new rows (one unread-count query for all)."""
-    counts = unread_counts(subscriber_ids={n.subscriber_id for n in notifications})
-    # One batch for all of them: one channel-layer round trip, however many subscribers.
-    live_send_on_commit((subscriber_group(notification.subscriber_id), {
-        "type": "notification.created",
-        "notification": notification_as_dict(notification),
-        "unread_count": counts[notification.subscriber_id],
-    }) for notification in notifications)
 
 
 @transaction.atomic

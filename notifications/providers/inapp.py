@@ -47,7 +47,7 @@ class InAppProvider(Provider):
         from django.utils import timezone
 
         from inbox.models import Notification
-        from inbox.services.notifications import notifications_push_created
+        from inbox.services.announce import notifications_push_created
 
         outcomes: dict[object, SendResult | PermanentError] = {}
         now = timezone.now()
@@ -89,11 +89,8 @@ class InAppProvider(Provider):
         from django.utils import timezone
 
         from inbox.models import Notification
-        from inbox.services.notifications import notifications_push_created
 
-        words, now = _words(rendered, event.event_type), timezone.now()
-        data = {"event": event.event_type, "event_id": str(event.pk)}
-        category_id = rule.category_id if rule else None
+        words, now = self.words_for(rendered, event=event), timezone.now()
         inbox, deliveries = Notification._meta.db_table, Delivery._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
@@ -102,19 +99,37 @@ class InAppProvider(Provider):
                 f"SELECT d.subscriber_id, d.id, %s, %s, %s, %s, %s, %s::jsonb, %s "
                 f"FROM {deliveries} d WHERE d.id = ANY(%s) AND d.subscriber_id IS NOT NULL "
                 f"AND NOT EXISTS (SELECT 1 FROM {inbox} n WHERE n.delivery_id = d.id) "
-                f"RETURNING id, delivery_id, subscriber_id",
-                [category_id, words["title"], words["body"], words["action_url"], _level(event),
-                 json.dumps(data), now, list(delivery_ids)])
+                f"RETURNING id, subscriber_id, delivery_id",
+                [rule.category_id if rule else None, words["title"], words["body"],
+                 words["action_url"], words["level"], json.dumps(words["data"]), now,
+                 list(delivery_ids)])
             written = cursor.fetchall()
-            ids = {delivery_id: pk for pk, delivery_id, _ in written}
+            ids = {delivery_id: pk for pk, _, delivery_id in written}
             if len(written) < len(delivery_ids):
                 cursor.execute(f"SELECT delivery_id, id FROM {inbox} WHERE delivery_id = ANY(%s)",  # noqa: S608
                                [list(delivery_ids)])
                 ids.update({delivery_id: pk for delivery_id, pk in cursor.fetchall()})
-        category = rule.category if category_id else None
-        notifications_push_created([
-            Notification(pk=pk, subscriber_id=subscriber_id, delivery_id=delivery_id,
-                         category=category, level=_level(event), data=data, created_at=now,
-                         **words) for pk, delivery_id, subscriber_id in written])
+        self.announce(written, rendered, event=event, rule=rule, created_at=now)
         return {delivery_id: SendResult(provider_message_id=f"inbox:{pk}", delivered=True)
                 for delivery_id, pk in ids.items()}
+
+    def words_for(self, rendered: dict, *, event) -> dict:
+        """The inbox row's title, body, link, level and data for ``rendered`` words."""
+        return {**_words(rendered, event.event_type), "level": _level(event),
+                "data": {"event": event.event_type, "event_id": str(event.pk)}}
+
+    def announce(self, written: list[tuple[int, int, object]], rendered: dict, *, event, rule,
+                 created_at) -> None:
+        """Push inbox rows written set-based — ``(id, subscriber id, delivery id)`` with the
+        same words — to their subscribers' open sessions after commit."""
+        from inbox.services.announce import notifications_push_rows
+
+        words = self.words_for(rendered, event=event)
+        category = rule.category.key if rule is not None and rule.category_id else None
+        # The dict a client sees (``notification_as_dict``), built once and given each id.
+        shared = {"title": words["title"], "body": words["body"],
+                  "action_url": words["action_url"], "level": words["level"],
+                  "category": category, "data": words["data"],
+                  "created_at": created_at.isoformat(), "read_at": None}
+        notifications_push_rows([(subscriber_id, {"id": pk, **shared})
+                                 for pk, subscriber_id, _ in written])

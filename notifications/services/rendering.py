@@ -77,3 +77,20 @@ def delivery_render(delivery: Delivery, *, templates: dict | None = None) -> dic
     except TemplateProblem as problem:
         problem.message = f"{problem.field}: {problem.message}"
         raise
+
+
+def render_uniform(*, channel: str, event, rule, locale: str = "") -> dict[str, str] | None:
+    """The rendered words of ``event``'s deliveries on ``channel`` when the template says the
+    same to every recipient, else None (no template, personal words, or a template problem,
+    which each delivery then reports on the per-delivery path)."""
+    template = template_lookup(rule=rule, event_type=event.event_type, channel=channel,
+                               locale=locale)
+    if template is None or not template_is_uniform(template):
+        return None
+    sample = Delivery(event=event, rule=rule, channel=channel, recipient_key="", address="")
+    # The memo holds the template found for ``locale`` (the sample has no subscriber).
+    memo = {(rule.pk if rule else None, event.event_type, channel, ""): template}
+    try:
+        return delivery_render(sample, templates=memo)
+    except TemplateProblem:
+        return None

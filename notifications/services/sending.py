@@ -42,7 +42,7 @@ from notifications.services.recording import (
     batch_record,
     batch_record_sent,
 )
-from notifications.services.rendering import delivery_render, template_is_uniform, template_lookup
+from notifications.services.rendering import delivery_render, render_uniform
 from notifications.templating import TemplateProblem
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def _send_uniform_groups(provider: Provider, delivery_ids: list) -> list:
     rules = Rule.objects.select_related("category").in_bulk({r for _, r, _ in groups if r})
     for (event_id, rule_id, locale), rows in groups.items():
         event, rule = events[event_id], rules.get(rule_id)
-        rendered = _render_uniform(provider.channel, event, rule, locale)
+        rendered = render_uniform(channel=provider.channel, event=event, rule=rule, locale=locale)
         if rendered is None or (rule is not None and rule.escalate_channel):
             rest += [row.pk for row in rows]
             continue
@@ -168,18 +168,3 @@ def _send_uniform_groups(provider: Provider, delivery_ids: list) -> list:
                               delivered=delivered, rendered=rendered, started_at=started)
         rest += [row.pk for row in rows if row.pk not in results]
     return rest
-
-
-def _render_uniform(channel: str, event: Event, rule: Rule | None, locale: str) -> dict | None:
-    """The words of an event's deliveries when they are the same for everyone, else None."""
-    template = template_lookup(rule=rule, event_type=event.event_type, channel=channel,
-                               locale=locale)
-    if template is None or not template_is_uniform(template):
-        return None
-    sample = Delivery(event=event, rule=rule, channel=channel, recipient_key="", address="")
-    try:
-        # The memo holds the template found for the group's locale (the sample has none).
-        return delivery_render(sample, templates={
-            (rule.pk if rule else None, event.event_type, channel, ""): template})
-    except TemplateProblem:
-        return None  # each delivery then fails with the problem, on the per-delivery path
