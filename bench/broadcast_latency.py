@@ -24,8 +24,10 @@ import urllib.request
 import uuid
 
 from broadcast_common import Worker, audience_create, migrate, reset, unfinished
+from celery import current_app
 from django.db import connection
 
+from notifications import handoff
 from notifications.models import Application, MessageTemplate, Rule, Subscriber
 from notifications.services.api_keys import api_key_create
 
@@ -85,15 +87,22 @@ def main(size: int) -> None:
     secret = setup(size)
     server = Server("config.asgi:application", "latency")
     try:
-        group_accept = [post(server, secret, {"event": "announce", "data": {"text": "hi"}})[0]
-                        for _ in range(100)]
-        single_accept = [post(server, secret, {"event": "password.reset", "to": ["vip-user"],
-                                               "data": {"code": "1"}})[0] for _ in range(100)]
+        group_body = {"event": "announce", "data": {"text": "hi"}}
+        single_body = {"event": "password.reset", "to": ["vip-user"], "data": {"code": "1"}}
+        for _ in range(10):  # warm the server up (first requests load code and connections)
+            post(server, secret, single_body)
+        group_accept, single_accept = [], []
+        for _ in range(100):  # interleaved, so both see the same server state
+            group_accept.append(post(server, secret, group_body)[0])
+            single_accept.append(post(server, secret, single_body)[0])
         print(f"accept, {size:,}-recipient event:  {percentiles(group_accept)}")
         print(f"accept, 1-recipient event:       {percentiles(single_accept)}")
         # Those events were only accepted (no worker ran): drop them before the broadcast.
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE notifications_event CASCADE")
+        with current_app.connection_for_write() as broker:
+            for lane in (handoff.NOTIFY, handoff.BROADCAST, handoff.HOUSEKEEPING):
+                broker.default_channel.queue_purge(handoff.queue_name(lane))
         worker = Worker()
         try:
             _, broadcast = post(server, secret, {"event": "announce", "data": {"text": "hi"}})

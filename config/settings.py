@@ -138,14 +138,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # renews its lease, a fan-out task does one chunk), and one handed out twice
 # finds its deliveries claimed already, so this can be short.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 60, minimum=10)}
+    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 60, minimum=10),
+    # A worker serving several lanes always takes from the first non-empty one, in the
+    # order of CELERY_TASK_QUEUES: a password reset never waits behind a newsletter.
+    "queue_order_strategy": "priority"}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Lanes (see notifications/handoff.py): "<queue>" for events and small sends,
 # "<queue>.broadcast" for large audiences, "<queue>.housekeeping" for sweeps.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
-CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.broadcast"),
-                      Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping")]
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping"),
+                      Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.broadcast")]
 CELERY_TASK_ROUTES = {name: {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping"} for name in (
     "notifications.dispatch_due_deliveries", "notifications.recover_stuck_work",
     "notifications.dispatch_scheduled_events", "notifications.flush_digests")}
