@@ -242,8 +242,6 @@ DELIVERY_BATCH_SIZES = {"inapp": min(1000, env_int("DELIVERY_BATCH_SIZE", 1000, 
 # sends travel in the broadcast lane, and the audience is written in chunks.
 DELIVERY_BROADCAST_THRESHOLD = env_int("DELIVERY_BROADCAST_THRESHOLD", 100, minimum=1)
 FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", 5000, minimum=1)
-# How many chunks one broadcast fan-out task writes before handing on to the next task.
-FANOUT_CHUNKS_PER_TASK = env_int("FANOUT_CHUNKS_PER_TASK", 4, minimum=1)
 # Off: every delivery row is built in Python (the reference the set-based path is tested against).
 FANOUT_SET_BASED = env_bool("FANOUT_SET_BASED", True)
 # Per-host limit on concurrent requests when an HTTP channel sends a batch.

@@ -32,6 +32,8 @@ class Event(models.Model):
     send_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # Fan-out tasks of this event still running or queued; the last one marks it processed.
+    fanout_open = models.PositiveIntegerField(default=0, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,8 +9,11 @@ chunk commits, so sending starts while the fan-out is still going.
 
 An event whose audience outgrows one chunk or ``DELIVERY_BROADCAST_THRESHOLD``
 is a broadcast: its sends and the rest of its fan-out move to the broadcast
-lane, ``FANOUT_CHUNKS_PER_TASK`` chunks per task, so a single-recipient event
-accepted meanwhile never waits for it (see ``notifications.handoff``).
+lane, so a single-recipient event accepted meanwhile never waits for it (see
+``notifications.handoff``). There each task writes one chunk, after handing
+the next chunk to another task, so every worker process of the lane writes
+chunks side by side; the event counts its open tasks (``fanout_open``) and
+the last one to finish marks it processed.
 
 Deliveries are unique per (event, rule, recipient, channel) and every write
 ignores conflicts, so processing the same event twice — a redelivered task,
@@ -21,11 +24,13 @@ and therefore never sends twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.handoff import (
@@ -68,7 +73,7 @@ def _claim(event_id) -> bool:
     return bool(Event.objects.filter(pk=event_id).filter(
         Q(status=EventStatus.RECEIVED)
         | Q(status=EventStatus.PROCESSING, processing_started_at__lt=stale)
-    ).update(status=EventStatus.PROCESSING, processing_started_at=now, error=""))
+    ).update(status=EventStatus.PROCESSING, processing_started_at=now, error="", fanout_open=1))
 
 
 def event_process(*, event_id) -> Event | None:
@@ -100,13 +105,20 @@ def _rules_firing(event: Event, notes: list[str]) -> list[Rule]:
     return firing
 
 
-def _fan_out(event_id, *, cursor: dict) -> Event:
-    event = Event.objects.get(pk=event_id)
-    notes: list[str] = []
-    rules = _rules_firing(event, notes)
-    broadcast = bool(cursor.get("broadcast"))
-    # A task in the notify lane writes one full chunk at most before handing on.
-    full_chunks_left = settings.FANOUT_CHUNKS_PER_TASK if broadcast else 1
+@dataclass(frozen=True)
+class Step:
+    """One transaction of a rule's fan-out: its raw targets, or one chunk of its subscribers."""
+
+    rule: Rule
+    spec: AudienceSpec
+    channels: dict
+    position: int  # RULE_START, or the subscriber pk the chunk starts after
+    upto: int | None  # the chunk's last pk; None: to the end of the audience
+    full: bool  # a whole FANOUT_CHUNK_SIZE chunk (so more may follow)
+
+
+def _steps(event: Event, rules: list[Rule], cursor: dict) -> Iterator[Step]:
+    """The steps from ``cursor`` on, each chunk's end found (one index query) when reached."""
     start_rule = cursor.get("rule")
     for rule in rules:
         if start_rule is not None and rule.pk < start_rule:
@@ -114,25 +126,68 @@ def _fan_out(event_id, *, cursor: dict) -> Event:
         position = cursor.get("after", RULE_START) if rule.pk == start_rule else RULE_START
         spec = audience_spec(event=event, rule=rule)
         channels = _rule_channels(event, rule)
+        if position == RULE_START:
+            yield Step(rule, spec, channels, RULE_START, None, False)
+            people = any(endpoints is None for endpoints in channels.values())
+            if not (people and (spec.external_ids or spec.group_ids)):
+                continue
+            position = 0
         while position is not None:
-            if full_chunks_left == 0:
-                with transaction.atomic():
-                    _notes_add(event.pk, notes)
-                    fan_out_enqueue_on_commit(event_id=event.pk, cursor={
-                        "rule": rule.pk, "after": position, "broadcast": True})
-                return event
-            with transaction.atomic():
-                position, rows, full = _chunk_write(event, rule, spec, channels, position, notes)
-                broadcast = broadcast or full or len(rows) > settings.DELIVERY_BROADCAST_THRESHOLD
-                deliveries_enqueue(rows=rows, lane=BROADCAST if broadcast else NOTIFY, marked=True)
-            full_chunks_left -= full
+            upto = audience_chunk_end(spec, after=position, size=settings.FANOUT_CHUNK_SIZE)
+            yield Step(rule, spec, channels, position, upto, upto is not None)
+            position = upto
+
+
+def _fan_out(event_id, *, cursor: dict) -> Event:
+    """Write steps from ``cursor``: all of them here for a small event; for a broadcast one
+    per task, each task first handing the next step to another (so the broadcast lane's
+    workers write chunks side by side)."""
+    event = Event.objects.get(pk=event_id)
+    notes: list[str] = []
+    broadcast = bool(cursor.get("broadcast"))
+    steps = _steps(event, _rules_firing(event, notes), cursor)
+    for step in steps:
+        if step.full and not broadcast:
+            # The audience outgrows a chunk: the rest is a broadcast, in its own lane.
+            _hand_on(event, step)
+            _task_done(event, notes)
+            return event
+        if broadcast:
+            following = next(steps, None)
+            if following is not None:
+                _hand_on(event, following)
+        with transaction.atomic():
+            rows = _chunk_write(event, step, notes)
+            lane = BROADCAST if broadcast or len(rows) > settings.DELIVERY_BROADCAST_THRESHOLD \
+                else NOTIFY
+            deliveries_enqueue(rows=rows, lane=lane, marked=True)
+            if broadcast:
+                _task_done(event, notes)
+        if broadcast:
+            return event
+    _task_done(event, notes)
+    return event
+
+
+def _hand_on(event: Event, step: Step) -> None:
+    """Queue a fan-out task for ``step``, counted open on the event until it is done."""
+    with transaction.atomic():
+        Event.objects.filter(pk=event.pk).update(fanout_open=F("fanout_open") + 1)
+        fan_out_enqueue_on_commit(event_id=event.pk, cursor={
+            "rule": step.rule.pk, "after": step.position, "broadcast": True})
+
+
+def _task_done(event: Event, notes: list[str]) -> None:
+    """Count this task's part done; the last one marks the event processed."""
     with transaction.atomic():
         _notes_add(event.pk, notes)
-        Event.objects.filter(pk=event.pk).update(status=EventStatus.PROCESSED,
-                                                 processed_at=timezone.now())
-    event.refresh_from_db()
-    logger.info("event %s processed", event.pk)
-    return event
+        locked = Event.objects.select_for_update().only("fanout_open").get(pk=event.pk)
+        left = locked.fanout_open - 1
+        done = {"status": EventStatus.PROCESSED, "processed_at": timezone.now()} if left <= 0 else {}
+        Event.objects.filter(pk=event.pk).update(fanout_open=max(left, 0), **done)
+    if left <= 0:
+        event.refresh_from_db()
+        logger.info("event %s processed", event.pk)
 
 
 def _notes_add(event_id, notes: list[str]) -> None:
@@ -153,12 +208,12 @@ def _rule_channels(event: Event, rule: Rule) -> dict[str, list[tuple[str, str]] 
     return channels
 
 
-def _chunk_write(event: Event, rule: Rule, spec: AudienceSpec, channels: dict, position: int,
-                 notes: list[str]) -> tuple[int | None, list[tuple[object, str]], bool]:
-    """Write one step of a rule's fan-out; return (next position or None, rows to send, full)."""
+def _chunk_write(event: Event, step: Step, notes: list[str]) -> list[tuple[object, str]]:
+    """Write one step (call in a transaction); return the ``(pk, channel)`` rows to send now."""
     now = timezone.now()
+    rule, channels = step.rule, step.channels
     people_channels = [channel for channel, endpoints in channels.items() if endpoints is None]
-    if position == RULE_START:
+    if step.position == RULE_START:
         deliveries = []
         for channel, endpoints in channels.items():
             if endpoints is not None:
@@ -167,16 +222,13 @@ def _chunk_write(event: Event, rule: Rule, spec: AudienceSpec, channels: dict, p
         rows = deliveries_write(event=event, rule=rule, deliveries=deliveries, folds=[], now=now)
         if people_channels:
             targets, folds = deliveries_build(event=event, rule=rule,
-                                              recipients=audience_targets(spec),
+                                              recipients=audience_targets(step.spec),
                                               channels=people_channels, now=now, notes=notes)
             rows += deliveries_write(event=event, rule=rule, deliveries=targets, folds=folds,
                                      now=now)
-        names_subscribers = bool(spec.external_ids or spec.group_ids)
-        return (0 if people_channels and names_subscribers else None), rows, False
-    upto = audience_chunk_end(spec, after=position, size=settings.FANOUT_CHUNK_SIZE)
-    chunk = audience_chunk(spec, after=position, upto=upto)
-    rows = _subscribers_write(event, rule, chunk, people_channels, now, notes)
-    return upto, rows, upto is not None
+        return rows
+    chunk = audience_chunk(step.spec, after=step.position, upto=step.upto)
+    return _subscribers_write(event, rule, chunk, people_channels, now, notes)
 
 
 def _subscribers_write(event: Event, rule: Rule, chunk, channels: list[str], now: datetime,
