@@ -249,9 +249,9 @@ OUTBOUND_PER_HOST_CONCURRENCY = env_int("OUTBOUND_PER_HOST_CONCURRENCY", 8, mini
 # A queued delivery handed to the broker this long ago and still untouched is
 # assumed lost with the broker's data (a Redis restart without persistence).
 DELIVERY_HANDOFF_LOST_SECONDS = env_int("DELIVERY_HANDOFF_LOST_SECONDS", 900, minimum=1)
-# An event left ``processing`` this long by its fan-out (a killed worker) is taken over;
-# a broadcast's fan-out renews it with every chunk task.
-EVENT_PROCESSING_LEASE_SECONDS = env_int("EVENT_PROCESSING_LEASE_SECONDS", 300, minimum=1)
+# An event left ``processing`` this long by its fan-out (a killed worker) is taken over
+# and fanned out again (nothing is written twice); every fan-out task renews it as it starts.
+EVENT_PROCESSING_LEASE_SECONDS = env_int("EVENT_PROCESSING_LEASE_SECONDS", 45, minimum=1)
 # Events still ``received`` this long after they were accepted are queued again.
 EVENT_STUCK_SECONDS = env_int("EVENT_STUCK_SECONDS", 60, minimum=1)
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "clarion.localhost")
