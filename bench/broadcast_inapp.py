@@ -8,7 +8,7 @@ delivery final, beside the same rows written by ``COPY`` and by one ``save()`` p
   row and an attempt — streamed into tables of the same shape and indexes
   (``CREATE TABLE … (LIKE … INCLUDING ALL)``), in this process.
 * ``save()`` loop: one ``Notification.objects.create`` per recipient, the way
-  django-notifications writes a broadcast (inbox rows only; on at most 100,000
+  django-notifications writes a broadcast (inbox rows only; on at most 20,000
   recipients — its rate does not change with size).
 
 Usage: ``bench/broadcast_inapp.py [--personal] [SIZE ...]`` (default 10000 100000).
@@ -32,7 +32,7 @@ from django.utils import timezone
 from notifications.models import Application, MessageTemplate, Rule
 from notifications.services.api_keys import api_key_create
 
-SAVE_LOOP_MAX = 100_000
+SAVE_LOOP_MAX = 20_000
 PERSONAL = "--personal" in sys.argv
 TITLE = "Hello {{ subscriber.first_name }}" if PERSONAL else "News: {{ data.text }}"
 
