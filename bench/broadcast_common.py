@@ -72,6 +72,30 @@ def audience_create(size: int, *, group: str = "everyone") -> int:
     return created.pk
 
 
+def announce_rule(group_id: int, channels: list[str], **template):
+    """The only rule: event ``announce`` to the group on ``channels``, with a template of
+    ``template``'s fields (on the first channel) when given."""
+    from notifications.models import MessageTemplate, Rule
+
+    Rule.objects.all().delete()
+    rule = Rule.objects.create(name="announce", event_type="announce", channels=channels,
+                               audience="groups")
+    rule.groups.add(group_id)
+    if template:
+        MessageTemplate.objects.create(rule=rule, channel=channels[0], **template)
+    return rule
+
+
+def api_secret() -> str:
+    """A new key with ``events:write`` for the benchmark's application; its secret."""
+    from notifications.models import Application
+    from notifications.services.api_keys import api_key_create
+
+    application = Application.objects.get_or_create(name="bench")[0]
+    return api_key_create(application=application, name=f"bench-{uuid.uuid4().hex[:6]}",
+                          scopes=["events:write"]).secret
+
+
 class Worker:
     """``celery worker`` as deployed: its own process, two pool processes, all lanes."""
 

@@ -15,12 +15,12 @@ import sys
 import time
 import uuid
 
-from broadcast_common import audience_create, migrate, ratio, reset
+from broadcast_common import announce_rule, audience_create, migrate, ratio, reset
 from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import handoff
-from notifications.models import Delivery, Rule
+from notifications.models import Delivery
 from notifications.services.dispatch import event_fan_out_more, event_process
 from notifications.services.events import event_ingest
 
@@ -28,10 +28,7 @@ from notifications.services.events import event_ingest
 def clarion(size: int) -> tuple[float, int]:
     reset()
     group_id = audience_create(size)
-    Rule.objects.all().delete()
-    rule = Rule.objects.create(name="announce", event_type="announce", channels=["inapp"],
-                               audience="groups")
-    rule.groups.add(group_id)
+    announce_rule(group_id, ["inapp"])
     published: list[tuple[str, list]] = []
     handoff._publish = lambda name, args, lane: published.append((name, args))
     with transaction.atomic():

@@ -26,11 +26,18 @@ import uuid
 from email.message import EmailMessage
 from pathlib import Path
 
-from broadcast_common import ROOT, Worker, audience_create, migrate, ratio, reset, wait_finished
+from broadcast_common import (
+    ROOT,
+    Worker,
+    announce_rule,
+    api_secret,
+    audience_create,
+    migrate,
+    ratio,
+    reset,
+    wait_finished,
+)
 from django.test import Client
-
-from notifications.models import Application, MessageTemplate, Rule
-from notifications.services.api_keys import api_key_create
 
 sys.path.insert(0, str(Path(__file__).parent))
 from live_common import free_port  # noqa: E402
@@ -43,15 +50,8 @@ HTML = "<p>Hello {{ subscriber.first_name }},</p><p>{{ data.text }}.</p>"
 def setup(size: int) -> str:
     reset()
     group_id = audience_create(size)
-    Rule.objects.all().delete()
-    rule = Rule.objects.create(name="announce", event_type="announce", channels=["email"],
-                               audience="groups")
-    rule.groups.add(group_id)
-    MessageTemplate.objects.create(rule=rule, channel="email", subject=SUBJECT, text_body=TEXT,
-                                   html_body=HTML)
-    application = Application.objects.get_or_create(name="bench")[0]
-    return api_key_create(application=application, name=f"bench-{uuid.uuid4().hex[:6]}",
-                          scopes=["events:write"]).secret
+    announce_rule(group_id, ["email"], subject=SUBJECT, text_body=TEXT, html_body=HTML)
+    return api_secret()
 
 
 def clarion(size: int, port: int) -> float:

@@ -24,13 +24,19 @@ import sys
 import time
 import uuid
 
-from broadcast_common import Worker, audience_create, migrate, ratio, reset, wait_finished
+from broadcast_common import (
+    Worker,
+    announce_rule,
+    api_secret,
+    audience_create,
+    migrate,
+    ratio,
+    reset,
+    wait_finished,
+)
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-
-from notifications.models import Application, MessageTemplate, Rule
-from notifications.services.api_keys import api_key_create
 
 SAVE_LOOP_MAX = 20_000
 PERSONAL = "--personal" in sys.argv
@@ -40,17 +46,9 @@ TITLE = "Hello {{ subscriber.first_name }}" if PERSONAL else "News: {{ data.text
 def setup(size: int) -> tuple[str, int]:
     reset()
     group_id = audience_create(size)
-    Rule.objects.all().delete()
-    rule = Rule.objects.create(name="announce", event_type="announce", channels=["inapp"],
-                               audience="groups")
-    rule.groups.add(group_id)
-    MessageTemplate.objects.create(rule=rule, channel="inapp",
-                                   inapp_title=TITLE,
-                                   inapp_body="{{ data.text }}", action_url="/news/{{ data.id }}")
-    application = Application.objects.get_or_create(name="bench")[0]
-    secret = api_key_create(application=application, name=f"bench-{uuid.uuid4().hex[:6]}",
-                            scopes=["events:write"]).secret
-    return secret, group_id
+    announce_rule(group_id, ["inapp"], inapp_title=TITLE, inapp_body="{{ data.text }}",
+                  action_url="/news/{{ data.id }}")
+    return api_secret(), group_id
 
 
 def clarion(size: int) -> float:

@@ -21,15 +21,13 @@ import statistics
 import sys
 import time
 import urllib.request
-import uuid
 
-from broadcast_common import Worker, audience_create, migrate, reset, unfinished
+from broadcast_common import Worker, announce_rule, api_secret, audience_create, migrate, reset, unfinished
 from celery import current_app
 from django.db import connection
 
 from notifications import handoff
-from notifications.models import Application, MessageTemplate, Rule, Subscriber
-from notifications.services.api_keys import api_key_create
+from notifications.models import MessageTemplate, Rule, Subscriber
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from live_common import Server  # noqa: E402
@@ -41,21 +39,15 @@ PROBES_MAX = 400
 def setup(size: int) -> str:
     reset()
     group_id = audience_create(size)
-    Rule.objects.all().delete()
-    broadcast = Rule.objects.create(name="announce", event_type="announce", channels=["inapp"],
-                                    audience="groups")
-    broadcast.groups.add(group_id)
-    MessageTemplate.objects.create(
-        rule=broadcast, channel="inapp", inapp_body="{{ data.text }}",
-        inapp_title="Hello {{ subscriber.first_name }}" if PERSONAL else "News: {{ data.text }}")
+    announce_rule(group_id, ["inapp"], inapp_body="{{ data.text }}",
+                  inapp_title="Hello {{ subscriber.first_name }}" if PERSONAL
+                  else "News: {{ data.text }}")
     reset_rule = Rule.objects.create(name="reset", event_type="password.reset",
                                      channels=["inapp"], audience="recipients")
     MessageTemplate.objects.create(rule=reset_rule, channel="inapp",
                                    inapp_title="Your code is {{ data.code }}")
     Subscriber.objects.create(external_id="vip-user", email="vip@example.com")
-    application = Application.objects.get_or_create(name="bench")[0]
-    return api_key_create(application=application, name=f"bench-{uuid.uuid4().hex[:6]}",
-                          scopes=["events:write"]).secret
+    return api_secret()
 
 
 def post(server: Server, secret: str, body: dict) -> tuple[float, str]:

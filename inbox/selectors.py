@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from django.db.models import BooleanField, Count, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, QuerySet
 
 from inbox.models import Notification
+from notifications.bulk_sql import column_in
 
 CATCH_UP_LIMIT = 100
 
@@ -31,13 +30,10 @@ def unread_count(*, subscriber_id: int) -> int:
 
 def unread_counts(*, subscriber_ids: set[int]) -> dict[int, int]:
     """Unread counts for many subscribers in one query (for a broadcast)."""
-    unread = Notification.objects.filter(read_at__isnull=True, deleted_at__isnull=True)
-    if connection.vendor == "postgresql":
-        # One array parameter for thousands of subscribers, not a placeholder each.
-        unread = unread.filter(RawSQL(f"{Notification._meta.db_table}.subscriber_id = ANY(%s)",  # noqa: S611
-                                      [list(subscriber_ids)], output_field=BooleanField()))
-    else:
-        unread = unread.filter(subscriber_id__in=subscriber_ids)
+    # One array parameter for thousands of subscribers, not a placeholder each.
+    unread = Notification.objects.filter(
+        column_in(Notification, "subscriber", subscriber_ids), read_at__isnull=True,
+        deleted_at__isnull=True)
     counts = dict(unread.values("subscriber_id").annotate(n=Count("id"))
                   .values_list("subscriber_id", "n"))
     return {sid: counts.get(sid, 0) for sid in subscriber_ids}

@@ -11,9 +11,12 @@ field as the ORM would (UUIDs, datetimes and JSON are stored alike).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 
 
 def _is_json(field: models.Field) -> bool:
@@ -31,8 +34,6 @@ def _cast_back(field: models.Field) -> str:
 
 def _json_text(value) -> str:
     """A prepared JSON value (psycopg's ``Jsonb`` wrapper, or plain data) as JSON text."""
-    import json
-
     return json.dumps(getattr(value, "obj", value))
 
 
@@ -56,6 +57,16 @@ def _prepare(fields: list[models.Field], rows: Iterable[Sequence]) -> list[list]
             row[i] = None if row[i] is None else _json_text(row[i])
         prepared.append(row)
     return prepared
+
+
+def column_in(model: type[models.Model], name: str, values) -> Q | RawSQL:
+    """``<column> IN values`` as a filter: on PostgreSQL ``= ANY(%s)`` with one array parameter
+    (a batch of thousands of ids is one value, not thousands of placeholders to build and
+    parse), elsewhere Django's ``__in``."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{name}__in": list(values)})
+    column = f"{model._meta.db_table}.{model._meta.get_field(name).column}"
+    return RawSQL(f"{column} = ANY(%s)", [list(values)], output_field=BooleanField())  # noqa: S611
 
 
 def rows_insert(model: type[models.Model], names: Sequence[str], rows: list[Sequence]) -> int:

@@ -67,15 +67,16 @@ def fan_out_enqueue_on_commit(*, event_id, cursor: dict) -> None:
     transaction.on_commit(lambda: _publish(FAN_OUT_EVENT, [str(event_id), cursor], BROADCAST))
 
 
-def batches(rows: Iterable[tuple[object, str]], size: int) -> list[list[str]]:
-    """Split ``(delivery id, channel)`` rows into one list of ids per channel and batch size."""
+def batches(rows: Iterable[tuple[object, str]]) -> list[list[str]]:
+    """Split ``(delivery id, channel)`` rows into lists of ids, one channel and at most that
+    channel's batch size each."""
     by_channel: dict[str, list[str]] = {}
     for pk, channel in rows:
         by_channel.setdefault(channel, []).append(str(pk))
     out = []
-    for ids in by_channel.values():
+    for channel, ids in by_channel.items():
         iterator = iter(ids)
-        while chunk := list(islice(iterator, size)):
+        while chunk := list(islice(iterator, batch_size_for(channel))):
             out.append(chunk)
     return out
 
@@ -96,12 +97,7 @@ def deliveries_enqueue(*, rows: list[tuple[object, str]], lane: str = NOTIFY,
 
     if not rows:
         return 0
-    by_channel: dict[str, list] = {}
-    for pk, channel in rows:
-        by_channel.setdefault(channel, []).append((pk, channel))
-    tasks = []
-    for channel, channel_rows in by_channel.items():
-        tasks += batches(channel_rows, batch_size_for(channel))
+    tasks = batches(rows)
     now = timezone.now()
     for task_ids in tasks:
         if not marked:

@@ -25,24 +25,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import BooleanField, F, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications.bulk_sql import column_in
 from notifications.models import Delivery, DeliveryStatus, Event, Rule, Subscriber
 
 logger = logging.getLogger(__name__)
 
-
-
-def ids_match(ids: list):
-    """``id = ANY(%s)``: one array parameter for a whole batch, not one placeholder per id."""
-    return RawSQL(f"{Delivery._meta.db_table}.id = ANY(%s)", [list(ids)],  # noqa: S611 — ids bound
-                  output_field=BooleanField())
-
-
-def _ids_filter(ids: list) -> Q | RawSQL:
-    return ids_match(ids) if connection.vendor == "postgresql" else Q(pk__in=ids)
 
 
 def with_relations(deliveries: list[Delivery]) -> list[Delivery]:
@@ -83,7 +73,7 @@ def deliveries_claim(delivery_ids: list) -> list[Delivery]:
         return []
     lease = lease_until()
     with transaction.atomic():
-        claimed = Delivery.objects.filter(due(), _ids_filter(delivery_ids),
+        claimed = Delivery.objects.filter(due(), column_in(Delivery, "id", delivery_ids),
                                           status=DeliveryStatus.QUEUED)
         if connection.vendor == "postgresql":
             # skip_locked: a row another worker is claiming this instant is theirs.
@@ -93,7 +83,7 @@ def deliveries_claim(delivery_ids: list) -> list[Delivery]:
             ids = list(claimed.values_list("pk", flat=True))
             Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.QUEUED).update(
                 status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_expires_at=lease)
-    return with_relations(list(Delivery.objects.filter(_ids_filter(ids),
+    return with_relations(list(Delivery.objects.filter(column_in(Delivery, "id", ids),
                                                        status=DeliveryStatus.SENDING)
                                .select_related("subscriber")))
 
@@ -114,7 +104,8 @@ def deliveries_lock(delivery_ids: list) -> list[Delivery]:
 
     Their ``attempts`` already count the attempt being made (as after a claim).
     """
-    locked = Delivery.objects.filter(due(), _ids_filter(delivery_ids), status=DeliveryStatus.QUEUED)
+    locked = Delivery.objects.filter(due(), column_in(Delivery, "id", delivery_ids),
+                                     status=DeliveryStatus.QUEUED)
     if connection.features.has_select_for_update_skip_locked:
         locked = locked.select_for_update(skip_locked=True, of=("self",))
     deliveries = with_relations(list(locked.select_related("subscriber")))

@@ -143,9 +143,5 @@ def batch_record_sent(sent: list[tuple[object, int, str]], *, delivered: bool, r
             f"lease_expires_at = NULL, rendered = %s::jsonb, updated_at = %s "
             f"FROM unnest(%s::uuid[], %s::integer[], %s::text[]) AS v(id, number, message_id) "
             f"WHERE d.id = v.id AND d.status = %s",
-            [status, now, _json(rendered), now, ids, numbers, message_ids, DeliveryStatus.QUEUED])
+            [status, now, json.dumps(rendered), now, ids, numbers, message_ids, DeliveryStatus.QUEUED])
         return cursor.rowcount
-
-
-def _json(value: dict) -> str:
-    return json.dumps(value)

@@ -78,7 +78,8 @@ def deliveries_recover_expired_leases(*, limit: int = 20000) -> int:
         spent = [pk for pk, attempts, channel in rows
                  if (provider_for(channel) or Provider()).retry_delay(
                      attempts=attempts, retry_after=None) is None]
-        back = [(pk, channel) for pk, _, channel in rows if pk not in set(spent)]
+        spent_set = set(spent)
+        back = [(pk, channel) for pk, _, channel in rows if pk not in spent_set]
         still_expired = Q(status=DeliveryStatus.SENDING, lease_expires_at__lt=now)
         Delivery.objects.filter(still_expired, pk__in=spent).update(
             status=DeliveryStatus.FAILED, lease_expires_at=None, last_error=LEASE_LOST,
