@@ -244,7 +244,9 @@ DELIVERY_BROADCAST_THRESHOLD = env_int("DELIVERY_BROADCAST_THRESHOLD", 100, mini
 FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", 5000, minimum=1)
 # Off: every delivery row is built in Python (the reference the set-based path is tested against).
 FANOUT_SET_BASED = env_bool("FANOUT_SET_BASED", True)
-# Per-host limit on concurrent requests when an HTTP channel sends a batch.
+# An HTTP channel's batch goes out from this many threads at once, never more than
+# OUTBOUND_PER_HOST_CONCURRENCY of them to one host (1: one request after another).
+OUTBOUND_BATCH_CONCURRENCY = env_int("OUTBOUND_BATCH_CONCURRENCY", 16, minimum=1)
 OUTBOUND_PER_HOST_CONCURRENCY = env_int("OUTBOUND_PER_HOST_CONCURRENCY", 8, minimum=1)
 # A queued delivery handed to the broker this long ago and still untouched is
 # assumed lost with the broker's data (a Redis restart without persistence).

@@ -26,8 +26,8 @@ from django.conf import settings
 
 from notifications.http import BlockedAddress, InvalidUrl, OutboundError, url_check
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
-from notifications.providers.chat_http import target_for
+from notifications.providers.base import PermanentError, SendResult, TransientError
+from notifications.providers.chat_http import HttpChatProvider, target_for
 from notifications.providers.chat_text import chat_message
 
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
@@ -58,8 +58,11 @@ def _failure(logs: list[str]) -> TransientError | PermanentError:
     return TransientError(f"Apprise: {said}")
 
 
-class AppriseProvider(Provider):
+class AppriseProvider(HttpChatProvider):
     channel = "apprise"
+    # An Apprise URL may name any of a hundred services, some of them not HTTP and not
+    # known to be safe from several threads: one after another.
+    sends_concurrently = False
 
     def send(self, delivery: Delivery) -> SendResult:
         import apprise  # loads every plugin; only paid for when this channel is used

@@ -127,14 +127,38 @@ class Provider:
         delivery; return ``{delivery pk: SendResult}`` for each one sent."""
         raise NotImplementedError
 
+    #: Whether a batch's sends may run at once (HTTP calls whose ``send`` touches no database
+    #: once ``batch_prepare`` has run), limited per host by ``host_of``.
+    sends_concurrently: bool = False
+
+    def batch_prepare(self, deliveries: list[Delivery]) -> dict[object, ProviderError]:
+        """Before a batch is sent, on the calling thread: load what ``send`` needs with a few
+        queries for the whole batch; return ``{delivery.pk: error}`` for those that cannot
+        be sent at all."""
+        return {}
+
+    def host_of(self, delivery: Delivery) -> str:
+        """The host ``delivery`` will be sent to (for the per-host concurrency limit)."""
+        return ""
+
     def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
         """Send a claimed batch; return ``{delivery.pk: SendResult or ProviderError}``.
 
-        The default sends one after another inside ``batch()``; channels that
-        can do better (concurrent HTTP requests) override it.
+        Sends one after another inside ``batch()`` (one SMTP session), or — for
+        ``sends_concurrently`` channels — from a thread pool, at most
+        ``OUTBOUND_PER_HOST_CONCURRENCY`` requests to one host at a time.
         """
-        with self.batch():
-            return {delivery.pk: self.send_one(delivery) for delivery in deliveries}
+        from notifications.http.concurrent import run_per_host
+
+        outcomes: dict[object, SendResult | ProviderError] = dict(self.batch_prepare(deliveries))
+        ready = [delivery for delivery in deliveries if delivery.pk not in outcomes]
+        if self.sends_concurrently:
+            results = run_per_host(ready, self.send_one, self.host_of)
+        else:
+            with self.batch():
+                results = [self.send_one(delivery) for delivery in ready]
+        outcomes.update(zip((delivery.pk for delivery in ready), results, strict=True))
+        return outcomes
 
     def send_one(self, delivery: Delivery) -> SendResult | ProviderError:
         """``send``, with every outcome returned instead of raised."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 
@@ -21,15 +22,46 @@ from notifications.http import (
     OutboundResponse,
     outbound_request,
 )
-from notifications.providers.base import PermanentError, TransientError
+from notifications.providers.base import PermanentError, Provider, TransientError
 
 _EXCERPT = 300
+
+
+class HttpChatProvider(Provider):
+    """A chat channel that posts over HTTP: a batch's targets are revealed with one query
+    before sending, then its requests go out in parallel (per-host limited)."""
+
+    sends_concurrently = True
+
+    def batch_prepare(self, deliveries: list) -> dict[object, PermanentError]:
+        from notifications.services.targets import targets_reveal, unknown_target_message
+
+        revealed = targets_reveal(channel=self.channel,
+                                  addresses=[delivery.address for delivery in deliveries])
+        failures = {}
+        for delivery in deliveries:
+            target = revealed.get(delivery.address)
+            if target is None:
+                failures[delivery.pk] = PermanentError(unknown_target_message(
+                    channel=self.channel, address=delivery.address))
+            else:
+                delivery.revealed_target = target
+        return failures
+
+    def host_of(self, delivery) -> str:
+        target = getattr(delivery, "revealed_target", "")
+        try:
+            return urlsplit(target).hostname or ""
+        except ValueError:
+            return ""
 
 
 def target_for(delivery, *, channel: str) -> str:
     """The delivery's real target (a stored credential URL is looked up); unknown → permanent."""
     from notifications.services.targets import UnknownTarget, target_reveal
 
+    if (revealed := getattr(delivery, "revealed_target", None)) is not None:
+        return revealed  # looked up with the rest of its batch
     try:
         return target_reveal(channel=channel, address=delivery.address)
     except UnknownTarget as exc:

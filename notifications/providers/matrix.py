@@ -22,7 +22,7 @@ the operator and may be on a private network, so calls to it skip the address po
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,8 +30,13 @@ from django.utils.html import escape
 
 from notifications.http import OutboundResponse
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
-from notifications.providers.chat_http import body_json, call, excerpt, retry_after
+from notifications.providers.base import (
+    PermanentError,
+    ProviderError,
+    SendResult,
+    TransientError,
+)
+from notifications.providers.chat_http import HttpChatProvider, body_json, call, excerpt, retry_after
 from notifications.providers.chat_text import ChatMessage, chat_message, sanitise_html, truncate
 
 _API = "/_matrix/client/v3"
@@ -62,7 +67,7 @@ def _cache_key(kind: str, value: str) -> str:
     return f"clarion:matrix:{kind}:{digest[:32]}"
 
 
-class MatrixProvider(Provider):
+class MatrixProvider(HttpChatProvider):
     channel = "matrix"
 
     def is_configured(self) -> bool:
@@ -180,6 +185,25 @@ class MatrixProvider(Provider):
     def txn_id(delivery: Delivery) -> str:
         """One transaction per delivery: every retry reuses it."""
         return f"clarion.{delivery.pk.hex}"
+
+    def host_of(self, delivery: Delivery) -> str:
+        return urlsplit(settings.MATRIX_HOMESERVER).hostname or ""
+
+    def batch_prepare(self, deliveries: list[Delivery]) -> dict[object, ProviderError]:
+        """Resolve each alias and direct-message room once, before the parallel sends: opening
+        a DM room rewrites the account's ``m.direct`` list, which must not happen twice at once."""
+        failures: dict[object, ProviderError] = {}
+        rooms: dict[str, str | ProviderError] = {}
+        for delivery in deliveries:
+            address = delivery.address
+            if address not in rooms:
+                try:
+                    rooms[address] = self.room_for(address)
+                except ProviderError as exc:
+                    rooms[address] = exc
+            if isinstance(rooms[address], ProviderError):
+                failures[delivery.pk] = rooms[address]
+        return failures
 
     def send(self, delivery: Delivery) -> SendResult:
         content = matrix_content(chat_message(delivery.rendered, channel=self.channel))

@@ -20,17 +20,18 @@ and go through the address policy like any user-supplied URL.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 
 from notifications.models import Delivery
 from notifications.providers.base import (
     NotConfigured,
     PermanentError,
-    Provider,
     SendResult,
     TransientError,
 )
-from notifications.providers.chat_http import body_json, call, raise_for_status, target_for
+from notifications.providers.chat_http import HttpChatProvider, body_json, call, raise_for_status, target_for
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
 
 # Mattermost refuses posts over 16,383 characters (webhooks split them instead).
@@ -52,7 +53,7 @@ def mattermost_markdown(message: ChatMessage) -> str:
     return truncate("\n\n".join(parts), _POST_MAX)
 
 
-class MattermostProvider(Provider):
+class MattermostProvider(HttpChatProvider):
     channel = "mattermost"
 
     def configuration_problem(self) -> str:
@@ -61,6 +62,10 @@ class MattermostProvider(Provider):
             return ""
         return ("Incoming-webhook targets work; channel ids (bot mode) also need "
                 "MATTERMOST_URL and MATTERMOST_BOT_TOKEN.")
+
+    def host_of(self, delivery: Delivery) -> str:
+        # Channel ids are posted to the bot's server; webhook URLs to their own host.
+        return super().host_of(delivery) or urlsplit(settings.MATTERMOST_URL).hostname or ""
 
     def send(self, delivery: Delivery) -> SendResult:
         target = target_for(delivery, channel=self.channel)

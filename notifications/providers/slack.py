@@ -12,8 +12,8 @@ configured, so they are permanent; 429 and 5xx are transient.
 from __future__ import annotations
 
 from notifications.models import Delivery
-from notifications.providers.base import Provider, SendResult
-from notifications.providers.chat_http import call, excerpt, raise_for_status, target_for
+from notifications.providers.base import SendResult
+from notifications.providers.chat_http import HttpChatProvider, call, excerpt, raise_for_status, target_for
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
 
 # Slack's limits: 40,000 characters of text, 3,000 per section, 150 per header.
@@ -56,7 +56,7 @@ def slack_payload(message: ChatMessage) -> dict:
     return payload
 
 
-class SlackProvider(Provider):
+class SlackProvider(HttpChatProvider):
     channel = "slack"
 
     def send(self, delivery: Delivery) -> SendResult:

@@ -11,8 +11,15 @@ flow was deleted or turned off) are permanent, 429 and 5xx transient.
 from __future__ import annotations
 
 from notifications.models import Delivery
-from notifications.providers.base import Provider, SendResult
-from notifications.providers.chat_http import body_json, call, excerpt, raise_for_status, target_for
+from notifications.providers.base import SendResult
+from notifications.providers.chat_http import (
+    HttpChatProvider,
+    body_json,
+    call,
+    excerpt,
+    raise_for_status,
+    target_for,
+)
 from notifications.providers.chat_text import ChatMessage, chat_message, truncate
 
 # Power Automate refuses requests over 100 KB; cards stay well below that.
@@ -39,7 +46,7 @@ def teams_payload(message: ChatMessage) -> dict:
         {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
 
 
-class TeamsProvider(Provider):
+class TeamsProvider(HttpChatProvider):
     channel = "teams"
 
     def send(self, delivery: Delivery) -> SendResult:

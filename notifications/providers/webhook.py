@@ -6,8 +6,10 @@ delivery per endpoint (recipient key ``endpoint:<id>``), whatever the rule's
 audience. Events without an Application (staff triggers from the admin or the
 CLI without ``--application``) reach no endpoint.
 
-``send`` creates the endpoint's message for the event once (the payload bytes
-and ``webhook-id`` it keeps for every retry) and makes one automatic attempt.
+``send_batch`` creates each endpoint's message for the event once (the payload
+bytes and ``webhook-id`` it keeps for every retry) and makes one automatic
+attempt per delivery, the batch's requests in parallel
+(``webhooks.services.automatic``).
 The delivery owns the retry schedule: a failed attempt raises
 ``TransientError`` whose ``retry_after`` is the webhook schedule's next delay
 (5 s, 5 min, 30 min, … 24 h, ±20%, at least what the receiver's ``Retry-After``
@@ -18,12 +20,19 @@ generic backoff and attempt limit do not apply.
 
 from __future__ import annotations
 
-import uuid
+import logging
 
 from notifications.models import Delivery, Event
-from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
+from notifications.providers.base import (
+    PermanentError,
+    Provider,
+    ProviderError,
+    SendResult,
+    TransientError,
+)
 
 RECIPIENT_PREFIX = "endpoint:"
+logger = logging.getLogger(__name__)
 
 
 class WebhookProvider(Provider):
@@ -44,31 +53,30 @@ class WebhookProvider(Provider):
         # An unexpected error inside send(): follow the same schedule.
         return retry_delay(attempts=attempts)
 
-    def send(self, delivery: Delivery) -> SendResult:
-        from webhooks.models import Endpoint, MessageStatus
-        from webhooks.services.messages import message_deliver, message_for_delivery
-        from webhooks.services.payloads import PayloadTooLarge
+    def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
+        """The whole batch's messages in a few statements, their requests in parallel."""
+        from webhooks.services.automatic import deliveries_deliver
 
-        endpoint_id = delivery.recipient_key.removeprefix(RECIPIENT_PREFIX)
         try:
-            endpoint = Endpoint.objects.filter(pk=uuid.UUID(endpoint_id)).first()
-        except ValueError:
-            endpoint = None
-        if endpoint is None:
-            raise PermanentError("The webhook endpoint was deleted.")
-        try:
-            message = message_for_delivery(endpoint=endpoint, delivery=delivery)
-        except PayloadTooLarge as exc:
-            raise PermanentError(str(exc)) from exc
-        if message.status == MessageStatus.SUCCEEDED:
-            # Delivered already: by a manual resend, or just before a worker crash.
-            return SendResult(provider_message_id=message.webhook_id, delivered=True)
-        if message.delivery_id not in (None, delivery.pk):
-            # Another rule's delivery carries this (endpoint, event) message and its retries.
-            return SendResult(provider_message_id=message.webhook_id)
-        outcome = message_deliver(message=message, attempt_number=delivery.attempts)
-        if outcome.state == "succeeded":
-            return SendResult(provider_message_id=message.webhook_id, delivered=True)
-        if outcome.state == "retry":
-            raise TransientError(outcome.summary, retry_after=outcome.retry_in)
-        raise PermanentError(outcome.summary)
+            outcomes = deliveries_deliver(deliveries)
+        except Exception as exc:  # noqa: BLE001 — a bug must not strand the batch; retry it
+            logger.exception("webhook batch of %d deliveries failed", len(deliveries))
+            error = TransientError(f"Unexpected {type(exc).__name__} in the webhook provider.")
+            return {delivery.pk: error for delivery in deliveries}
+        return {pk: _result(outcome) for pk, outcome in outcomes.items()}
+
+    def send(self, delivery: Delivery) -> SendResult:
+        result = self.send_batch([delivery])[delivery.pk]
+        if isinstance(result, ProviderError):
+            raise result
+        return result
+
+
+def _result(outcome) -> SendResult | ProviderError:
+    if outcome.state == "succeeded":
+        return SendResult(provider_message_id=outcome.webhook_id, delivered=True)
+    if outcome.state == "carried":
+        return SendResult(provider_message_id=outcome.webhook_id)
+    if outcome.state == "retry":
+        return TransientError(outcome.summary, retry_after=outcome.retry_in)
+    return PermanentError(outcome.summary)

@@ -42,6 +42,9 @@ class _PreRendered(Provider):
         with self.inner.batch():
             yield
 
+    def batch_prepare(self, deliveries: list[Delivery]) -> dict:
+        return self.inner.batch_prepare(deliveries)
+
     def send(self, delivery: Delivery):
         return self.inner.send(delivery)
 

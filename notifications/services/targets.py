@@ -100,9 +100,25 @@ def target_reveal(*, channel: str, address: str) -> str:
         return address
     secret = TargetSecret.objects.filter(digest=digest, channel=channel).first()
     if secret is None:
-        raise UnknownTarget(f"The stored {channel} target {address!r} does not exist "
-                            "(it may have been created on another server); enter the URL again.")
+        raise UnknownTarget(unknown_target_message(channel=channel, address=address))
     return secret.value
+
+
+def unknown_target_message(*, channel: str, address: str) -> str:
+    return (f"The stored {channel} target {address!r} does not exist "
+            "(it may have been created on another server); enter the URL again.")
+
+
+def targets_reveal(*, channel: str, addresses) -> dict[str, str | None]:
+    """``target_reveal`` for many addresses with one query: ``{address: usable address}``,
+    None for a reference to nothing stored here."""
+    from notifications.models.targets import TargetSecret
+
+    digests = {address: reference_digest(address) for address in set(addresses)}
+    stored = dict(TargetSecret.objects.filter(
+        digest__in={d for d in digests.values() if d}, channel=channel).values_list("digest", "value"))
+    return {address: address if digest is None else stored.get(digest)
+            for address, digest in digests.items()}
 
 
 def target_known(*, channel: str, address: str) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -39,7 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
         reply = receiver._record(Received(self.command, self.path,
                                           {k.lower(): v for k, v in self.headers.items()}, body))
         if reply.delay:
-            time.sleep(reply.delay)
+            with receiver._in_flight():
+                time.sleep(reply.delay)
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -71,11 +74,13 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """``with Receiver() as receiver: receiver.script(Reply(503), Reply(200))``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
+        self.peak_in_flight = 0  # most delayed replies pending at once
+        self._in_flight_now = 0
         self._script: list[Reply] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((host, 0), _Handler)
         self._server.receiver = self  # type: ignore[attr-defined]
 
     def __enter__(self) -> Receiver:
@@ -89,7 +94,19 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/clarion"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/hooks/clarion"
+
+    @contextmanager
+    def _in_flight(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight_now += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight_now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight_now -= 1
 
     def script(self, *replies: Reply) -> None:
         with self._lock:

@@ -44,6 +44,20 @@ def endpoint_outcome_record(*, endpoint: Endpoint, trigger: str, succeeded: bool
     return False
 
 
+def endpoints_failing_record(*, endpoints: list[Endpoint], now: datetime) -> set:
+    """After failed automatic attempts to ``endpoints`` (none of which answered): start their
+    failure clocks, and disable those failing for too long; return the ids disabled."""
+    if not endpoints:
+        return set()
+    ids = [endpoint.pk for endpoint in endpoints]
+    Endpoint.objects.filter(pk__in=ids, failing_since__isnull=True).update(failing_since=now)
+    limit = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS)
+    overdue = set(Endpoint.objects.filter(pk__in=ids, failing_since__lte=limit)
+                  .values_list("pk", flat=True))
+    return {endpoint.pk for endpoint in endpoints if endpoint.pk in overdue and endpoint_disable(
+        endpoint=endpoint, reason=DisabledReason.FAILING, now=now)}
+
+
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
     """Disable the endpoint if it is enabled; tell its owner unless they did it themselves."""
     moment = now or timezone.now()

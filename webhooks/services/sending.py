@@ -2,24 +2,35 @@
 
 Every attempt goes through ``notifications.http.outbound_request``, which resolves
 the host, refuses internal addresses, dials the checked address (no DNS-rebinding
-gap), never follows redirects and keeps to the connect and total timeouts. The
-attempt row is written before the request and completed after it; what it
-keeps (redacted headers, status, response excerpt, latency, error class) is
-what the logs show. Deciding what happens next is the caller's business
-(``webhooks.services.messages``): this module only reports what happened.
+gap), never follows redirects and keeps to the connect and total timeouts.
+
+An attempt is three steps so that a batch can make its requests in parallel:
+``attempt_prepare`` (sign; the caller has read what it needs), ``attempt_perform``
+(the request alone, safe on any thread) and ``attempt_judge`` (what the answer
+means, as an attempt row: redacted headers, status, response excerpt, latency,
+error class). ``attempt_make`` does all three for one manual or test attempt.
+Deciding what happens next is the caller's business (``webhooks.services.messages``
+and ``webhooks.services.automatic``): this module only reports what happened.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
 
-from notifications.http import USER_AGENT, InvalidUrl, OutboundError, outbound_request
-from webhooks.models import AttemptOutcome, ErrorClass, WebhookAttempt, WebhookMessage
+from notifications.http import (
+    USER_AGENT,
+    InvalidUrl,
+    OutboundError,
+    OutboundResponse,
+    outbound_request,
+)
+from webhooks.models import AttemptOutcome, Endpoint, ErrorClass, WebhookAttempt, WebhookMessage
 from webhooks.selectors import secrets_valid
 from webhooks.services.headers import headers_for_log
 from webhooks.services.retries import RETRY_AFTER_STATUSES, retry_after_parse
@@ -39,51 +50,103 @@ class AttemptResult:
     summary: str  # one line, free of secrets and query strings
 
 
-def attempt_make(*, message: WebhookMessage, trigger: str) -> AttemptResult:
-    """POST ``message`` to its endpoint once and record the attempt; never raises for the far end."""
+@dataclass(frozen=True)
+class PreparedAttempt:
+    """Everything one POST needs, read from the database beforehand: the request can then
+    be made from any thread."""
+
+    message: WebhookMessage
+    endpoint: Endpoint
+    headers: dict[str, str]
+    body: bytes
+    started_at: datetime
+
+    @property
+    def host(self) -> str:
+        try:
+            return urlsplit(self.endpoint.url).hostname or ""
+        except ValueError:
+            return ""
+
+
+def attempt_prepare(*, message: WebhookMessage, secrets: list[str],
+                    now: datetime | None = None) -> PreparedAttempt:
+    """Sign ``message``'s stored payload afresh with the endpoint's valid ``secrets``."""
     endpoint = message.endpoint
     body = bytes(message.payload)
-    started_at = timezone.now()
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                **(endpoint.headers or {}),
-               **signed_headers(secrets_valid=secrets_valid(endpoint=endpoint, now=started_at),
-                                webhook_id=message.webhook_id, timestamp=int(time.time()),
-                                body=body)}
-    attempt = WebhookAttempt.objects.create(message=message, endpoint=endpoint, trigger=trigger,
-                                            started_at=started_at,
-                                            request_headers=headers_for_log(headers))
-    clock = time.monotonic()
-    where = endpoint.display_url
-    cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
-    retry_after = None
+               **signed_headers(secrets_valid=secrets, webhook_id=message.webhook_id,
+                                timestamp=int(time.time()), body=body)}
+    return PreparedAttempt(message, endpoint, headers, body, now or timezone.now())
+
+
+def attempt_perform(prepared: PreparedAttempt) -> OutboundResponse | OutboundError:
+    """Make the POST; return the response or the ``OutboundError`` (touches no database)."""
     try:
-        if settings.WEBHOOK_REQUIRE_HTTPS and urlsplit(endpoint.url).scheme.lower() != "https":
+        if settings.WEBHOOK_REQUIRE_HTTPS and urlsplit(prepared.endpoint.url).scheme.lower() \
+                != "https":
             raise InvalidUrl("this server only sends webhooks to https:// URLs")
-        response = outbound_request("POST", endpoint.url, headers=headers, body=body,
-                                    max_response_bytes=cap)
+        return outbound_request("POST", prepared.endpoint.url, headers=prepared.headers,
+                                body=prepared.body,
+                                max_response_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES)
     except OutboundError as exc:
-        error_class = ErrorClass(exc.kind) if exc.kind in ErrorClass.values else ErrorClass.CONNECT
-        error = f"{error_class.label}: {exc}"
-        _complete(attempt, clock, outcome=AttemptOutcome.FAILED, error_class=error_class,
-                  error=error)
+        return exc
+    except ValueError as exc:  # the URL was stored before a rule it now breaks
+        return InvalidUrl(str(exc))
+
+
+def attempt_judge(prepared: PreparedAttempt, answer: OutboundResponse | OutboundError, *,
+                  trigger: str, attempt: WebhookAttempt | None = None,
+                  finished_at: datetime | None = None) -> AttemptResult:
+    """What the answer means, with the attempt's fields filled in on ``attempt`` (a new,
+    unsaved one unless given; the caller saves it)."""
+    where = prepared.endpoint.display_url
+    attempt = attempt or WebhookAttempt(
+        message=prepared.message, endpoint=prepared.endpoint, trigger=trigger,
+        started_at=prepared.started_at, request_headers=headers_for_log(prepared.headers))
+    attempt.finished_at = finished_at or timezone.now()
+    if isinstance(answer, OutboundError):
+        error_class = ErrorClass(answer.kind) if answer.kind in ErrorClass.values \
+            else ErrorClass.CONNECT
+        error = f"{error_class.label}: {answer}"
+        _fill(attempt, outcome=AttemptOutcome.FAILED, error_class=error_class, error=error,
+              latency_ms=_elapsed_ms(prepared, attempt))
         return AttemptResult(attempt, False, error_class not in _FINAL_ERRORS, False, None,
                              f"{error} ({where})" if where not in error else error)
-    excerpt = response.body[:cap].decode("utf-8", errors="replace")
-    status = response.status
+    cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
+    excerpt = answer.body[:cap].decode("utf-8", errors="replace")
+    status = answer.status
     if 200 <= status < 300:
-        _complete(attempt, None, outcome=AttemptOutcome.SUCCEEDED, status_code=status,
-                  response_excerpt=excerpt, latency_ms=response.elapsed_ms)
+        _fill(attempt, outcome=AttemptOutcome.SUCCEEDED, status_code=status,
+              response_excerpt=excerpt, latency_ms=answer.elapsed_ms)
         return AttemptResult(attempt, True, False, False, None, f"HTTP {status} from {where}")
-    error = _status_error(status, response.header("location"))
+    error = _status_error(status, answer.header("location"))
+    retry_after = None
     if status in RETRY_AFTER_STATUSES:
-        retry_after = retry_after_parse(response.header("retry-after"))
+        retry_after = retry_after_parse(answer.header("retry-after"))
         if retry_after is not None:
             error += f" It asked to wait {retry_after:.0f} s (Retry-After)."
-    _complete(attempt, None, outcome=AttemptOutcome.FAILED, status_code=status,
-              response_excerpt=excerpt, latency_ms=response.elapsed_ms,
-              error_class=ErrorClass.HTTP_STATUS, error=error)
+    _fill(attempt, outcome=AttemptOutcome.FAILED, status_code=status, response_excerpt=excerpt,
+          latency_ms=answer.elapsed_ms, error_class=ErrorClass.HTTP_STATUS, error=error)
     return AttemptResult(attempt, False, status != 410, status == 410, retry_after,
                          f"HTTP {status} from {where}. {error}")
+
+
+def attempt_make(*, message: WebhookMessage, trigger: str) -> AttemptResult:
+    """POST ``message`` to its endpoint once and record the attempt; never raises for the far end.
+
+    The attempt row is written before the request (a crash leaves it ``pending``) and
+    completed after it.
+    """
+    prepared = attempt_prepare(message=message, secrets=secrets_valid(endpoint=message.endpoint))
+    attempt = WebhookAttempt.objects.create(
+        message=message, endpoint=message.endpoint, trigger=trigger,
+        started_at=prepared.started_at, request_headers=headers_for_log(prepared.headers))
+    result = attempt_judge(prepared, attempt_perform(prepared), trigger=trigger, attempt=attempt)
+    attempt.save(update_fields=["finished_at", "latency_ms", "outcome", "status_code",
+                                "response_excerpt", "error_class", "error"])
+    return result
 
 
 def _status_error(status: int, location: str | None) -> str:
@@ -96,9 +159,10 @@ def _status_error(status: int, location: str | None) -> str:
     return f"Only 2xx counts as received; the endpoint answered {status}."
 
 
-def _complete(attempt: WebhookAttempt, clock: float | None, **fields) -> None:
-    fields.setdefault("latency_ms", int((time.monotonic() - clock) * 1000) if clock else None)
-    fields["finished_at"] = timezone.now()
+def _elapsed_ms(prepared: PreparedAttempt, attempt: WebhookAttempt) -> int:
+    return max(int((attempt.finished_at - prepared.started_at).total_seconds() * 1000), 0)
+
+
+def _fill(attempt: WebhookAttempt, **fields) -> None:
     for name, value in fields.items():
         setattr(attempt, name, value)
-    attempt.save(update_fields=list(fields))

@@ -84,10 +84,10 @@ def test_core_asks_the_provider_how_long_to_wait_after_an_unexpected_error(
     endpoint = EndpointFactory()
     delivery = queued_delivery(endpoint, django_capture_on_commit_callbacks)
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("webhooks.services.messages.message_deliver", broken)
+    monkeypatch.setattr("webhooks.services.automatic.deliveries_deliver", broken)
     before = timezone.now()
     delivery_send(delivery_id=delivery.pk)
     delivery.refresh_from_db()
