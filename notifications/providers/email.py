@@ -4,6 +4,11 @@ Each message has subject, a text part and (when the template has one) an HTML
 alternative, and a ``Message-ID`` derived from the delivery id, so a retry
 after a crash carries the same id and receiving systems can tell it is one
 message.
+
+A batch goes over one SMTP session; through an Anymail ESP with batch sending,
+the deliveries of a batch with the same words are one API call, each recipient
+still getting a message of their own (Anymail's ``merge_headers`` carry the
+Message-ID and unsubscribe link, ``merge_metadata`` the delivery id).
 """
 
 from __future__ import annotations
@@ -12,17 +17,20 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from anymail.backends.base import AnymailBaseBackend
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailUnsupportedFeature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from notifications.models import Delivery
-from notifications.providers.base import PermanentError, Provider, SendResult, TransientError
+from notifications.providers.base import (
+    PermanentError,
+    Provider,
+    ProviderError,
+    SendResult,
+    TransientError,
+)
 from notifications.services.unsubscribe import list_unsubscribe_header
-
-try:  # Anymail is installed, but its errors are only meaningful with an ESP backend.
-    from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
-except ImportError:  # pragma: no cover
-    AnymailAPIError = AnymailRecipientsRefused = ()  # type: ignore[assignment,misc]
 
 
 def message_id_for(delivery: Delivery) -> str:
@@ -47,22 +55,23 @@ class EmailProvider(Provider):
                 self._connection.close()
             self._connection = None
 
-    def build_message(self, delivery: Delivery) -> EmailMultiAlternatives:
+    def headers_for(self, delivery: Delivery) -> dict[str, str]:
+        """The headers that differ per recipient: Message-ID and one-click unsubscribe."""
+        return {"Message-ID": message_id_for(delivery), **list_unsubscribe_header(delivery)}
+
+    def build_message(self, delivery: Delivery, *, to: list[str] | None = None,
+                      headers: dict[str, str] | None = None) -> EmailMultiAlternatives:
         content = delivery.rendered
         if not content.get("subject"):
             raise PermanentError("The e-mail template has no subject.")
         if not (content.get("text_body") or content.get("html_body")):
             raise PermanentError("The e-mail template has neither a text nor an HTML body.")
-        headers = {"Message-ID": message_id_for(delivery)}
-        unsubscribe = list_unsubscribe_header(delivery)
-        if unsubscribe:
-            headers.update(unsubscribe)
         message = EmailMultiAlternatives(
             subject=" ".join(content["subject"].split()),  # no header injection via newlines
             body=content.get("text_body", ""),
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[delivery.address],
-            headers=headers,
+            to=to or [delivery.address],
+            headers=self.headers_for(delivery) if headers is None else headers,
             connection=self._connection,
         )
         if content.get("html_body"):
@@ -73,23 +82,104 @@ class EmailProvider(Provider):
         message = self.build_message(delivery)
         try:
             message.send()
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentError(f"The mail server refused the recipient: {exc.recipients}") from exc
-        except smtplib.SMTPResponseException as exc:
-            text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
-            if 400 <= exc.smtp_code < 500:
-                raise TransientError(text) from exc
-            raise PermanentError(text) from exc
-        except (OSError, smtplib.SMTPException, TimeoutError) as exc:
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
-        except AnymailRecipientsRefused as exc:
-            raise PermanentError(str(exc)) from exc
-        except AnymailAPIError as exc:
-            status = getattr(exc, "status_code", None) or 0
-            if status == 429 or status >= 500 or status == 0:
-                raise TransientError(str(exc)) from exc
-            raise PermanentError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 — classified; anything else is re-raised
+            raise _classified(exc) from exc
         esp_id = getattr(message, "anymail_status", None)
         provider_id = (getattr(esp_id, "message_id", None) if esp_id else None) or \
             message_id_for(delivery)
         return SendResult(provider_message_id=str(provider_id))
+
+    # --- batch sending through an ESP ---------------------------------------------------
+
+    def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
+        """Through an Anymail ESP that can batch, deliveries with the same words go out as one
+        API call (a separate message per recipient, with its own Message-ID and unsubscribe
+        headers); otherwise one message after another over one connection."""
+        with self.batch():
+            if not _esp_batches(self._connection):
+                return {delivery.pk: self.send_one(delivery) for delivery in deliveries}
+            outcomes: dict[object, SendResult | ProviderError] = {}
+            for group in _same_words_groups(deliveries):
+                if len(group) == 1 or not _esp_batches(self._connection):
+                    outcomes.update({d.pk: self.send_one(d) for d in group})
+                else:
+                    outcomes.update(self._send_merged(group))
+            return outcomes
+
+    def _send_merged(self, group: list[Delivery]) -> dict[object, SendResult | ProviderError]:
+        try:
+            message = self.build_message(group[0], to=[d.address for d in group], headers={})
+        except PermanentError as exc:
+            return {delivery.pk: exc for delivery in group}
+        message.merge_headers = {d.address: self.headers_for(d) for d in group}
+        message.merge_metadata = {d.address: {"clarion_delivery": str(d.pk)} for d in group}
+        try:
+            message.send()
+        except AnymailUnsupportedFeature:
+            # This ESP cannot batch these messages (e.g. only with its own templates).
+            _BATCHLESS.add(type(self._connection))
+            return {delivery.pk: self.send_one(delivery) for delivery in group}
+        except Exception as exc:  # noqa: BLE001 — classified; anything else is re-raised
+            error = _classified(exc)
+            return {delivery.pk: error for delivery in group}
+        recipients = message.anymail_status.recipients
+        outcomes: dict[object, SendResult | ProviderError] = {}
+        for delivery in group:
+            status = recipients.get(delivery.address)
+            if status is None or status.status in ("rejected", "invalid"):
+                outcomes[delivery.pk] = PermanentError(
+                    f"The ESP refused the recipient ({status.status if status else 'unknown'}).")
+            elif status.status == "failed":
+                outcomes[delivery.pk] = TransientError("The ESP could not send to the recipient.")
+            else:
+                outcomes[delivery.pk] = SendResult(
+                    provider_message_id=str(status.message_id or message_id_for(delivery)))
+        return outcomes
+
+
+# ESP backends that refused a batch: sent one by one from then on, in this process.
+_BATCHLESS: set[type] = set()
+# The smallest batch any ESP Anymail batches for accepts (Mailjet: 50 messages per call).
+ESP_BATCH_MAX = 50
+
+
+def _esp_batches(connection) -> bool:
+    return isinstance(connection, AnymailBaseBackend) and type(connection) not in _BATCHLESS
+
+
+def _same_words_groups(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    """Deliveries with identical rendered words, each address at most once per group (a batch
+    send keys its per-recipient parts by address), at most ``ESP_BATCH_MAX`` per group."""
+    groups: list[list[Delivery]] = []
+    open_groups: dict[tuple, list[Delivery]] = {}
+    for delivery in deliveries:
+        content = delivery.rendered or {}
+        key = (content.get("subject"), content.get("text_body"), content.get("html_body"))
+        group = open_groups.get(key)
+        if group is None or len(group) >= ESP_BATCH_MAX or any(
+                d.address.lower() == delivery.address.lower() for d in group):
+            group = open_groups[key] = []
+            groups.append(group)
+        group.append(delivery)
+    return groups
+
+
+def _classified(exc: Exception) -> ProviderError:
+    """What a failed send means: worth retrying or not. Re-raise anything unexpected."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return PermanentError(f"The mail server refused the recipient: {exc.recipients}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
+        return TransientError(text) if 400 <= exc.smtp_code < 500 else PermanentError(text)
+    if isinstance(exc, OSError | smtplib.SMTPException | TimeoutError):
+        return TransientError(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, AnymailRecipientsRefused):
+        return PermanentError(str(exc))
+    if isinstance(exc, AnymailAPIError):
+        status = getattr(exc, "status_code", None) or 0
+        if status == 429 or status >= 500 or status == 0:
+            return TransientError(str(exc))
+        return PermanentError(str(exc))
+    raise exc

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -174,7 +175,31 @@ def _messages_create(missing: list[tuple], wanted: dict[tuple, list[Delivery]],
         new.append(WebhookMessage(endpoint_id=endpoint_id, event_id=event_id, delivery=delivery,
                                   event_type=event.event_type, payload=payload))
     # Two workers may create the same message at once: the unique (endpoint, event) keeps one.
-    WebhookMessage.objects.bulk_create(new, ignore_conflicts=True)
+    if connection.vendor == "postgresql":
+        _messages_insert(new)
+    else:
+        WebhookMessage.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def _messages_insert(new: list[WebhookMessage]) -> None:
+    """One ``INSERT … SELECT FROM unnest`` per event: its payload (the same bytes for every
+    endpoint) is bound once, not once per row."""
+    table = WebhookMessage._meta.db_table
+    by_event: dict[object, list[WebhookMessage]] = {}
+    for message in new:
+        by_event.setdefault(message.event_id, []).append(message)
+    with connection.cursor() as cursor:
+        for event_id, messages in by_event.items():
+            first = messages[0]
+            cursor.execute(
+                f"INSERT INTO {table} (id, webhook_id, endpoint_id, event_id, delivery_id, "  # noqa: S608
+                "event_type, payload, trigger, status, attempt_count, last_error, created_at) "
+                "SELECT v.id, v.webhook_id, v.endpoint_id, %s, v.delivery_id, %s, %s, %s, %s, 0, "
+                "'', now() FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::uuid[]) "
+                "AS v(id, webhook_id, endpoint_id, delivery_id) ON CONFLICT DO NOTHING",
+                [event_id, first.event_type, bytes(first.payload), Trigger.AUTOMATIC,
+                 MessageStatus.PENDING, [m.pk for m in messages], [m.webhook_id for m in messages],
+                 [m.endpoint_id for m in messages], [m.delivery_id for m in messages]])
 
 
 def _too_large_record(endpoint: Endpoint, delivery: Delivery, problem: PayloadTooLarge) -> None:
