@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -133,6 +134,30 @@ class Worker:
             self.process.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class RssSampler:
+    """The worker's resident memory (all its processes), sampled every half second while
+    the block runs: ``with RssSampler(worker) as rss: …`` then ``rss.idle_mb``, ``rss.peak_mb``."""
+
+    def __init__(self, worker: Worker, every: float = 0.5):
+        self.worker, self.every = worker, every
+        self.idle_mb = self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> RssSampler:
+        self.idle_mb = self.peak_mb = self.worker.rss_kb() / 1024
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak_mb = max(self.peak_mb, self.worker.rss_kb() / 1024)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def unfinished(event_id) -> int:

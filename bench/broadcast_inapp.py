@@ -25,6 +25,7 @@ import time
 import uuid
 
 from broadcast_common import (
+    RssSampler,
     Worker,
     announce_rule,
     api_secret,
@@ -51,24 +52,25 @@ def setup(size: int) -> tuple[str, int]:
     return api_secret(), group_id
 
 
-def clarion(size: int) -> float:
+def clarion(size: int, worker: Worker) -> tuple[float, RssSampler]:
     secret, _ = setup(size)
     client = Client()
-    started = time.monotonic()
-    response = client.post("/api/events", data=json.dumps(
-        {"event": "announce", "data": {"text": "Maintenance tonight", "id": 7}}),
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}",
-        HTTP_HOST="127.0.0.1", secure=True)
-    assert response.status_code == 202, response.content
-    event_id = response.json()["id"]
-    finished = wait_finished(event_id, timeout=3600)
+    with RssSampler(worker) as rss:
+        started = time.monotonic()
+        response = client.post("/api/events", data=json.dumps(
+            {"event": "announce", "data": {"text": "Maintenance tonight", "id": 7}}),
+            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}",
+            HTTP_HOST="127.0.0.1", secure=True)
+        assert response.status_code == 202, response.content
+        event_id = response.json()["id"]
+        finished = wait_finished(event_id, timeout=3600)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM inbox_notification")
         written = cursor.fetchone()[0]
         cursor.execute("SELECT status, count(*) FROM notifications_delivery GROUP BY status")
         statuses = dict(cursor.fetchall())
     assert written == size and statuses == {"delivered": size}, (written, statuses)
-    return finished - started
+    return finished - started, rss
 
 
 def copy_peer(size: int) -> float:
@@ -134,14 +136,17 @@ def main(sizes: list[int]) -> None:
     worker = Worker()
     try:
         print(f"{'recipients':>10} {'Clarion s':>10} {'rows/s':>9} {'COPY s':>8} {'rows/s':>9} "
-              f"{'vs COPY':>8} {'save() rows/s':>14} {'vs save()':>10}")
+              f"{'vs COPY':>8} {'save() rows/s':>14} {'vs save()':>10} "
+              f"{'worker RSS MB idle → peak':>26}")
         for size in sizes:
-            clarion_s = clarion(size)
+            clarion_s, rss = clarion(size, worker)
             copy_s = copy_peer(size)
             per_row = save_loop(size)
             print(f"{size:>10} {clarion_s:>10.1f} {size / clarion_s:>9.0f} {copy_s:>8.1f} "
                   f"{size / copy_s:>9.0f} {ratio(size / clarion_s, size / copy_s):>8} "
-                  f"{1 / per_row:>14.0f} {ratio(size / clarion_s, 1 / per_row):>10}", flush=True)
+                  f"{1 / per_row:>14.0f} {ratio(size / clarion_s, 1 / per_row):>10} "
+                  f"{rss.idle_mb:>12.0f} → {rss.peak_mb:>4.0f} (+{rss.peak_mb - rss.idle_mb:.0f})",
+                  flush=True)
     finally:
         worker.stop()
 

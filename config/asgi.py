@@ -7,6 +7,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Requests run on threads of their own: PostgreSQL connections come from a pool.
+os.environ.setdefault("DATABASE_POOL", "true")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -95,7 +95,17 @@ if _EMBEDDED:
         }
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+    # Under ASGI each request runs on a thread of its own, so a persistent per-thread
+    # connection means a new connection for every request (and one more left open per
+    # thread): the web process (config/asgi.py turns DATABASE_POOL on) borrows from a pool
+    # instead. Workers, one task at a time per process, keep one connection each.
+    _DATABASE_POOL = env_bool("DATABASE_POOL", False)
+    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"),
+                                                  conn_max_age=0 if _DATABASE_POOL else 60)}
+    if _DATABASE_POOL:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, channel layer, cache ---------------------------------

@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from rest_framework import serializers
 
+from notifications.addresses import address_validate
 from notifications.models import (
     Category,
     Delivery,
@@ -15,7 +16,6 @@ from notifications.models import (
     Subscriber,
     TrackingEvent,
 )
-from notifications.services.addresses import address_validate
 
 
 class StrictSerializer(serializers.Serializer):

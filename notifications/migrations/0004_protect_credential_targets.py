@@ -11,7 +11,7 @@ from django.db import migrations
 
 
 def protect(apps, schema_editor):
-    from notifications.services.targets import (
+    from notifications.targets import (
         reference_digest,
         target_is_credential,
         target_reference,

@@ -57,7 +57,7 @@ class Subscriber(models.Model):
         return self.external_id
 
     def save(self, *args, **kwargs) -> None:
-        from notifications.services.targets import channel_addresses_protect
+        from notifications.targets import channel_addresses_protect
 
         # Webhook and Apprise URLs are credentials: only their references are kept here.
         self.channel_addresses = channel_addresses_protect(self.channel_addresses)
@@ -67,7 +67,7 @@ class Subscriber(models.Model):
         unknown = set(self.channel_addresses or {}) - set(Channel.values)
         if unknown:
             raise ValidationError({"channel_addresses": f"Unknown channel(s): {sorted(unknown)}."})
-        from notifications.services.addresses import address_validate
+        from notifications.addresses import address_validate
 
         for channel, address in (self.channel_addresses or {}).items():
             address_validate(channel=channel, address=address, field="channel_addresses")
@@ -126,7 +126,7 @@ class GroupTarget(models.Model):
 
     A credential-bearing address (webhook or Apprise URL) is stored encrypted
     elsewhere; ``address`` then holds its masked reference (see
-    ``notifications.services.targets``), which keeps the uniqueness below meaningful.
+    ``notifications.targets``), which keeps the uniqueness below meaningful.
     """
 
     group = models.ForeignKey(RecipientGroup, on_delete=models.CASCADE, related_name="targets")
@@ -150,13 +150,13 @@ class GroupTarget(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        from notifications.services.addresses import address_validate
+        from notifications.addresses import address_validate
 
         address_validate(channel=self.channel, address=self.address, field="address")
         # Compare references, not plain URLs, when the form checks uniqueness next.
         self.protect_address()
 
     def protect_address(self) -> None:
-        from notifications.services.targets import target_protect
+        from notifications.targets import target_protect
 
         self.address = target_protect(channel=self.channel, address=self.address)

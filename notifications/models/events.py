@@ -60,7 +60,7 @@ class Event(models.Model):
         return f"{self.event_type} ({self.id})"
 
     def save(self, *args, **kwargs) -> None:
-        from notifications.services.targets import recipients_protect
+        from notifications.targets import recipients_protect
 
         # An inline webhook or Apprise URL in ``to`` is a credential: keep only its reference.
         self.recipients = recipients_protect(self.recipients)

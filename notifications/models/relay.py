@@ -56,14 +56,14 @@ class RelayChannel(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        from notifications.services.targets import target_protect
+        from notifications.targets import target_protect
 
         self.address = target_protect(channel=self.channel, address=self.address)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        from notifications.services.addresses import address_validate
-        from notifications.services.targets import target_protect
+        from notifications.addresses import address_validate
+        from notifications.targets import target_protect
 
         if self.group_id and (self.channel or self.address):
             raise ValidationError("Set either a channel and an address, or a group — not both.")

@@ -5,7 +5,7 @@ the credential: whoever reads it can post. Such a target is stored once here,
 encrypted, and everywhere else (group targets, subscribers' channel addresses,
 an event's recipients, deliveries, relay channels) only its *reference* is
 kept: a masked hint followed by ``[ref:<digest>]``. Providers turn the
-reference back into the URL at send time (``notifications.services.targets``).
+reference back into the URL at send time (``notifications.targets``).
 """
 
 from __future__ import annotations

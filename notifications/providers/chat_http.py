@@ -34,7 +34,7 @@ class HttpChatProvider(Provider):
     sends_concurrently = True
 
     def batch_prepare(self, deliveries: list) -> dict[object, PermanentError]:
-        from notifications.services.targets import targets_reveal, unknown_target_message
+        from notifications.targets import targets_reveal, unknown_target_message
 
         revealed = targets_reveal(channel=self.channel,
                                   addresses=[delivery.address for delivery in deliveries])
@@ -58,7 +58,7 @@ class HttpChatProvider(Provider):
 
 def target_for(delivery, *, channel: str) -> str:
     """The delivery's real target (a stored credential URL is looked up); unknown → permanent."""
-    from notifications.services.targets import UnknownTarget, target_reveal
+    from notifications.targets import UnknownTarget, target_reveal
 
     if (revealed := getattr(delivery, "revealed_target", None)) is not None:
         return revealed  # looked up with the rest of its batch

@@ -30,7 +30,7 @@ from notifications.providers.base import (
     SendResult,
     TransientError,
 )
-from notifications.services.unsubscribe import list_unsubscribe_header
+from notifications.unsubscribe.links import list_unsubscribe_header
 
 
 def message_id_for(delivery: Delivery) -> str:

@@ -95,7 +95,7 @@ def is_gsm7(text: str) -> bool:
 
 def e164(address: str) -> str:
     """``address`` as E.164, or ``PermanentError`` naming why it is not a usable number."""
-    from notifications.services.addresses import phone_validate
+    from notifications.addresses import phone_validate
 
     try:
         return phone_validate(address)

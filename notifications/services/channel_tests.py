@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from notifications.addresses import address_validate
 from notifications.models import Channel, Delivery, GroupTarget, RelayChannel
 from notifications.providers import provider_for
-from notifications.services.addresses import address_validate
 from notifications.services.direct import direct_message_send
 
 TEST_EVENT_TYPE = "clarion.test_message"

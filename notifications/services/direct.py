@@ -19,7 +19,7 @@ from django.utils import timezone
 from notifications.models import ApiKey, Application, Delivery, DeliveryStatus, Event, EventStatus
 from notifications.providers import Provider, provider_for
 from notifications.services.deliveries import delivery_send
-from notifications.services.targets import target_protect
+from notifications.targets import target_protect
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

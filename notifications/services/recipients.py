@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from notifications.addresses import address_validate
 from notifications.models import Channel, RecipientGroup, Subscriber
-from notifications.services.addresses import address_validate
 
 MAX_RECIPIENTS = 1000
 INLINE_SUBSCRIBER_FIELDS = {"email", "phone", "first_name", "last_name", "locale", "timezone",

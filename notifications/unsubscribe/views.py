@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifications.services.unsubscribe import (
+from notifications.unsubscribe.links import (
     CategoryCritical,
     UnsubscribeLinkInvalid,
     UnsubscribeTargetGone,

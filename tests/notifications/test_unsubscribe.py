@@ -14,7 +14,7 @@ from django.test import Client
 from inbox.models import Preference
 from notifications.models import Delivery
 from notifications.services.events import event_ingest
-from notifications.services.unsubscribe import unsubscribe_token
+from notifications.unsubscribe.links import unsubscribe_token
 from tests.factories import CategoryFactory, EmailTemplateFactory, RuleFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db

@@ -78,7 +78,7 @@ def test_host_on_a_refused_address_is_not_handed_to_apprise(service, settings):
 def test_url_apprise_cannot_load_is_refused_when_entered(db):
     from django.core.exceptions import ValidationError
 
-    from notifications.services.addresses import address_validate
+    from notifications.addresses import address_validate
 
     with pytest.raises(ValidationError, match="Apprise does not recognise"):
         address_validate(channel="apprise", address="nosuchservice://token")

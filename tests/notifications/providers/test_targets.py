@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from notifications.models import Delivery, Event, GroupTarget, Subscriber, TargetSecret
-from notifications.services.targets import reference_digest, target_reveal
+from notifications.targets import reference_digest, target_reveal
 from tests.factories import RecipientGroupFactory, SubscriberFactory
 from tests.notifications.providers.factories import chat_rule, only_delivery, trigger
 from tests.notifications.providers.fake_service import Reply, scripted

@@ -45,7 +45,7 @@ def _apprise_validate(address: str) -> None:
 
 def _credential_validate(channel: str, address: str) -> None:
     """Webhook and Apprise targets: a stored reference, or the URL itself."""
-    from notifications.services.targets import reference_digest, target_known
+    from notifications.targets import reference_digest, target_known
 
     if reference_digest(address):
         if not target_known(channel=channel, address=address):
