@@ -19,9 +19,12 @@ Tasks are looked up by name in the Celery app when they are published, so
 the stages that call this module do not import the task module (which
 imports them).
 
-Deliveries are marked ``enqueued_at`` in the caller's transaction and published
-after it commits; a publish that fails clears the mark again, so the sweeper
-hands those deliveries over on its next pass instead of losing them.
+Deliveries are marked ``enqueued_at`` in the caller's transaction, with a
+``Handoff`` row listing them, and published after it commits; the row is then
+deleted. A publish that fails clears the mark again, and a ``Handoff`` row
+still there after ``DELIVERY_HANDOFF_GRACE_SECONDS`` means the process died
+between commit and publish: either way the sweeper hands those deliveries over
+on its next pass instead of losing them.
 """
 
 from __future__ import annotations
@@ -93,28 +96,39 @@ def deliveries_enqueue(*, rows: list[tuple[object, str]], lane: str = NOTIFY,
 
     ``marked``: the caller wrote ``enqueued_at`` already (the fan-out does, in its INSERT).
     """
-    from notifications.models import Delivery
+    from notifications.models import Delivery, Handoff
 
     if not rows:
         return 0
     tasks = batches(rows)
     now = timezone.now()
-    for task_ids in tasks:
-        if not marked:
+    if not marked:
+        for task_ids in tasks:
             Delivery.objects.filter(pk__in=task_ids).update(enqueued_at=now)
-        transaction.on_commit(lambda task_ids=task_ids: _send_after_commit(task_ids, lane))
+    # The outbox of this hand-off: gone once every task below is published.
+    handoff = Handoff.objects.create(lane=lane, created_at=now,
+                                     delivery_ids=[pk for ids in tasks for pk in ids])
+    transaction.on_commit(lambda: _send_after_commit(tasks, lane, handoff.pk))
     return len(tasks)
 
 
-def _send_after_commit(delivery_ids: list[str], lane: str) -> None:
-    from notifications.models import Delivery
+def _send_after_commit(tasks: list[list[str]], lane: str, handoff_id: int) -> None:
+    from notifications.models import Delivery, Handoff
 
-    try:
-        _publish(SEND_DELIVERIES, [delivery_ids], lane)
-    except Exception:
-        # The broker is unreachable: clear the mark so the sweeper hands these over later.
-        logger.exception("could not queue a batch of %d deliveries; the sweeper will retry",
-                         len(delivery_ids))
-        Delivery.objects.filter(pk__in=delivery_ids, status="queued").update(enqueued_at=None)
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
+    failed: list[str] = []
+    for delivery_ids in tasks:
+        try:
+            _publish(SEND_DELIVERIES, [delivery_ids], lane)
+        except Exception:
+            # The broker is unreachable: clear the mark so the sweeper hands these over later.
+            logger.exception("could not queue a batch of %d deliveries; the sweeper will retry",
+                             len(delivery_ids))
+            failed += delivery_ids
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                Delivery.objects.filter(pk__in=delivery_ids, status="queued").update(
+                    enqueued_at=None)
+                Handoff.objects.filter(pk=handoff_id).delete()
+                raise
+    if failed:
+        Delivery.objects.filter(pk__in=failed, status="queued").update(enqueued_at=None)
+    Handoff.objects.filter(pk=handoff_id).delete()

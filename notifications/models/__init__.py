@@ -11,6 +11,7 @@ from notifications.models.choices import (
 )
 from notifications.models.digests import DigestBatch, DigestItem
 from notifications.models.events import Delivery, DeliveryAttempt, Event, TrackingEvent
+from notifications.models.handoffs import Handoff
 from notifications.models.relay import RelayChannel
 from notifications.models.rules import Category, MessageTemplate, Rule
 from notifications.models.targets import ChannelAdminPage, TargetSecret
@@ -30,6 +31,7 @@ __all__ = [
     "Event",
     "EventStatus",
     "GroupTarget",
+    "Handoff",
     "MessageTemplate",
     "RecipientGroup",
     "RelayChannel",

@@ -109,7 +109,7 @@ class InAppProvider(Provider):
                 cursor.execute(f"SELECT delivery_id, id FROM {inbox} WHERE delivery_id = ANY(%s)",  # noqa: S608
                                [list(delivery_ids)])
                 ids.update({delivery_id: pk for delivery_id, pk in cursor.fetchall()})
-        self.announce(written, rendered, event=event, rule=rule, created_at=now)
+        self.announce(written, lambda _: rendered, event=event, rule=rule, created_at=now)
         return {delivery_id: SendResult(provider_message_id=f"inbox:{pk}", delivered=True)
                 for delivery_id, pk in ids.items()}
 
@@ -118,18 +118,27 @@ class InAppProvider(Provider):
         return {**_words(rendered, event.event_type), "level": _level(event),
                 "data": {"event": event.event_type, "event_id": str(event.pk)}}
 
-    def announce(self, written: list[tuple[int, int, object]], rendered: dict, *, event, rule,
+    def announce(self, written: list[tuple[int, int, object]], words_of, *, event, rule,
                  created_at) -> None:
-        """Push inbox rows written set-based — ``(id, subscriber id, delivery id)`` with the
-        same words — to their subscribers' open sessions after commit."""
+        """Push inbox rows written set-based — ``(id, subscriber id, delivery id)``, with
+        ``words_of(subscriber id)`` their rendered words — to their subscribers' open
+        sessions after commit."""
         from inbox.services.announce import notifications_push_rows
 
-        words = self.words_for(rendered, event=event)
         category = rule.category.key if rule is not None and rule.category_id else None
-        # The dict a client sees (``notification_as_dict``), built once and given each id.
-        shared = {"title": words["title"], "body": words["body"],
-                  "action_url": words["action_url"], "level": words["level"],
-                  "category": category, "data": words["data"],
-                  "created_at": created_at.isoformat(), "read_at": None}
-        notifications_push_rows([(subscriber_id, {"id": pk, **shared})
+        level = _level(event)
+        data = {"event": event.event_type, "event_id": str(event.pk)}
+        at = created_at.isoformat()
+        shared: dict[int, dict] = {}  # the dict a client sees, built once per set of words
+
+        def payload(pk: int, subscriber_id: int) -> dict:
+            rendered = words_of(subscriber_id)
+            key = id(rendered)
+            if key not in shared:
+                shared[key] = {**_words(rendered, event.event_type), "level": level,
+                               "category": category, "data": data, "created_at": at,
+                               "read_at": None}
+            return {"id": pk, **shared[key]}
+
+        notifications_push_rows([(subscriber_id, payload(pk, subscriber_id))
                                  for pk, subscriber_id, _ in written])

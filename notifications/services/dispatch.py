@@ -54,7 +54,7 @@ from notifications.selectors.rules import rules_matching
 from notifications.services.fanout_rows import deliveries_build, deliveries_write, endpoint_deliveries
 from notifications.services.fanout_sql import (
     deliveries_insert_select,
-    inbox_words_uniform,
+    inbox_words_for,
     quiet_hours_apply,
     set_based_possible,
 )
@@ -238,13 +238,14 @@ def _subscribers_write(event: Event, rule: Rule, chunk, channels: list[str], now
     if not set_based_possible(rule):
         return _rows_write(event, rule, list(chunk), channels, now, notes)
     chunk_sql, chunk_params = chunk.order_by().values("pk").query.sql_with_params()
-    words = inbox_words_uniform(event, rule) if Channel.INAPP in channels else None
+    words = inbox_words_for(event, rule) if Channel.INAPP in channels else None
     written = deliveries_insert_select(event_id=event.pk, rule=rule, channels=channels,
                                        chunk_sql=chunk_sql, chunk_params=list(chunk_params),
                                        now=now, inbox_words=words)
     if written.inbox:
-        provider_for(Channel.INAPP).announce(written.inbox, words.rendered, event=event,
-                                             rule=rule, created_at=now)
+        words_of = written.words.__getitem__ if written.words else lambda _: words.rendered
+        provider_for(Channel.INAPP).announce(written.inbox, words_of, event=event, rule=rule,
+                                             created_at=now)
     rows = written.queued
     if quiet_hours_apply(rule, channels):
         # Left out of the statement: their windows end in their own time zones.

@@ -36,8 +36,9 @@ from notifications.models import (
     Subscriber,
 )
 from notifications.services.digests import rule_digests
-from notifications.services.rendering import render_uniform
+from notifications.services.rendering import SubscriberWords, render_uniform, template_lookup
 from notifications.services.throttling import throttle_limits
+from notifications.templating import TemplateProblem
 
 
 def set_based_possible(rule: Rule) -> bool:
@@ -52,38 +53,65 @@ def quiet_hours_apply(rule: Rule, channels: list[str]) -> bool:
     return not critical and any(channel != Channel.INAPP for channel in channels)
 
 
-def inbox_words_uniform(event, rule: Rule) -> InboxWords | None:
-    """The in-app words of ``rule`` for ``event`` when every recipient gets the same ones and
-    nothing must happen between writing and sending (no delay, no escalation); else None."""
-    from notifications.providers import provider_for
-
+def inbox_words_for(event, rule: Rule) -> InboxWords | None:
+    """How ``rule``'s in-app words for ``event`` can be written during the fan-out: rendered
+    once when they are the same for everyone, else per subscriber of each chunk; None when
+    something must happen between writing and sending (a delay, an escalation) or the words
+    depend on each subscriber's language."""
     if rule.delay_seconds or rule.escalate_channel:
         return None
     per_locale = MessageTemplate.objects.filter(
         Q(rule=rule) | Q(rule__isnull=True, event_type=event.event_type),
         channel__in=[Channel.INAPP, Channel.EMAIL]).exclude(locale="")
     if per_locale.exists():
-        return None  # the words depend on each subscriber's language
-    rendered = render_uniform(channel=Channel.INAPP, event=event, rule=rule)
-    if rendered is None:
         return None
-    words = provider_for(Channel.INAPP).words_for(rendered, event=event)
-    return InboxWords(title=words["title"], body=words["body"], action_url=words["action_url"],
-                      level=words["level"], category_id=rule.category_id, data=words["data"],
-                      rendered=rendered)
+    rendered = render_uniform(channel=Channel.INAPP, event=event, rule=rule)
+    if rendered is not None:
+        return InboxWords(event=event, category_id=rule.category_id, rendered=rendered)
+    template = template_lookup(rule=rule, event_type=event.event_type, channel=Channel.INAPP,
+                               locale="")
+    if template is None:
+        return None
+    return InboxWords(event=event, category_id=rule.category_id,
+                      personal=SubscriberWords(template, event))
 
 
-@dataclass(frozen=True)
+@dataclass
 class InboxWords:
-    """An in-app message that says the same to every recipient, written during the fan-out."""
+    """In-app words written by the fan-out itself: ``rendered`` once for everyone, or
+    ``personal``, rendered for each subscriber of a chunk (``chunk_render``)."""
 
-    title: str
-    body: str
-    action_url: str
-    level: str
+    event: object
     category_id: int | None
-    data: dict
-    rendered: dict
+    rendered: dict | None = None
+    personal: SubscriberWords | None = None
+
+    def inbox_fields(self, rendered: dict) -> dict:
+        from notifications.providers import provider_for
+
+        return provider_for(Channel.INAPP).words_for(rendered, event=self.event)
+
+    def chunk_render(self, chunk_sql: str, chunk_params: list) -> dict[int, dict]:
+        """Each chunk subscriber's rendered words, by subscriber id; a subscriber whose
+        words cannot be rendered is left out (their delivery reports the problem)."""
+        if self.personal is None:
+            return {}
+        columns = ("external_id", "email", "phone", "first_name", "last_name", "locale",
+                   "timezone", "data")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, {', '.join(columns)} FROM "  # noqa: S608
+                           f"{Subscriber._meta.db_table} WHERE id IN ({chunk_sql})", chunk_params)
+            rows = cursor.fetchall()
+        words = {}
+        for subscriber_id, *values in rows:
+            context = dict(zip(columns, values, strict=True))
+            context["data"] = context["data"] or {}
+            try:
+                words[subscriber_id] = self.personal.render(
+                    context, channel=Channel.INAPP, address=context["external_id"])
+            except TemplateProblem:
+                continue
+        return words
 
 
 @dataclass
@@ -92,6 +120,7 @@ class ChunkWritten:
 
     queued: list[tuple[object, str]] = field(default_factory=list)  # (pk, channel), due now
     inbox: list[tuple[int, int, object]] = field(default_factory=list)  # (id, subscriber, delivery)
+    words: dict[int, dict] = field(default_factory=dict)  # personal words, by subscriber id
 
 
 def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk_sql: str,
@@ -117,7 +146,13 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
     due = now + timedelta(seconds=rule.delay_seconds) if rule.delay_seconds else None
     skip_quiet = quiet_hours_apply(rule, channels)
     direct = inbox_words is not None and due is None
-    words = inbox_words or InboxWords("", "", "", "info", None, {}, {})
+    shared = inbox_words.inbox_fields(inbox_words.rendered) if (
+        direct and inbox_words.rendered is not None) else None
+    personal = inbox_words.chunk_render(chunk_sql, chunk_params) if direct else {}
+    fields = {subscriber_id: inbox_words.inbox_fields(rendered)
+              for subscriber_id, rendered in personal.items()}
+    template_row = shared or (next(iter(fields.values())) if fields else None) or {
+        "title": "", "body": "", "action_url": "", "level": "info", "data": {}}
     # The chunk's query comes with positional placeholders: name them for one parameter dict.
     chunk_named = chunk_sql
     for index in range(len(chunk_params)):
@@ -144,13 +179,21 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
                       AND NOT pr.enabled) THEN %(preference)s
                 ELSE '' END AS skip_reason
             FROM pairs p
+        ), words AS (
+            -- Personal words, rendered per subscriber in Python (empty for shared words).
+            SELECT * FROM unnest(%(w_ids)s::bigint[], %(w_titles)s::text[],
+                                 %(w_bodies)s::text[], %(w_urls)s::text[], %(w_rendered)s::text[])
+                AS w(subscriber_id, title, body, action_url, rendered)
         ), numbered AS (
             -- Inbox rows written here take their ids from the inbox's own sequence now,
             -- so the delivery can name its inbox row in the same INSERT.
-            SELECT j.*, CASE WHEN %(direct)s AND j.skip_reason = '' AND j.channel = %(inapp)s
-                             THEN nextval(pg_get_serial_sequence(%(inbox_table)s, 'id'))
-                        END AS inbox_id
-            FROM judged j
+            SELECT j.*, w.rendered AS words_rendered,
+                   CASE WHEN %(direct)s AND j.skip_reason = '' AND j.channel = %(inapp)s
+                             AND (%(shared)s OR w.subscriber_id IS NOT NULL)
+                        THEN nextval(pg_get_serial_sequence(%(inbox_table)s, 'id'))
+                   END AS inbox_id
+            FROM judged j LEFT JOIN words w
+                ON w.subscriber_id = j.subscriber_id AND j.channel = %(inapp)s
         ), written AS (
             INSERT INTO {table} (id, event_id, rule_id, subscriber_id, channel, address,
                 recipient_key, status, skip_reason, attempts, next_attempt_at, lease_expires_at,
@@ -167,7 +210,8 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
                      THEN %(now)s::timestamptz END,
                 CASE WHEN n.inbox_id IS NOT NULL THEN 'inbox:' || n.inbox_id ELSE '' END,
                 '', '', NULL, NULL, NULL,
-                CASE WHEN n.inbox_id IS NOT NULL THEN %(rendered)s::jsonb ELSE '{{}}'::jsonb END,
+                CASE WHEN n.inbox_id IS NOT NULL
+                     THEN COALESCE(n.words_rendered, %(rendered)s)::jsonb ELSE '{{}}'::jsonb END,
                 %(now)s, %(now)s,
                 CASE WHEN n.inbox_id IS NOT NULL THEN %(now)s::timestamptz END
             FROM numbered n
@@ -176,10 +220,11 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
         ), inboxed AS (
             INSERT INTO {inbox} (id, subscriber_id, delivery_id, category_id, title, body,
                 action_url, level, data, created_at)
-            SELECT substr(w.provider_message_id, 7)::bigint, w.subscriber_id, w.id,
-                %(inbox_category)s, %(title)s, %(body)s, %(action_url)s, %(level)s,
-                %(data)s::jsonb, %(now)s
-            FROM written w WHERE w.status = %(delivered)s
+            SELECT substr(d.provider_message_id, 7)::bigint, d.subscriber_id, d.id,
+                %(inbox_category)s, COALESCE(w.title, %(title)s), COALESCE(w.body, %(body)s),
+                COALESCE(w.action_url, %(action_url)s), %(level)s, %(data)s::jsonb, %(now)s
+            FROM written d LEFT JOIN words w ON w.subscriber_id = d.subscriber_id
+            WHERE d.status = %(delivered)s
         ), attempted AS (
             INSERT INTO {attempts} (delivery_id, number, started_at, finished_at, duration_ms,
                 outcome, error, provider_message_id)
@@ -196,13 +241,19 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
         "event": event_id, "rule": rule.pk, "queued": DeliveryStatus.QUEUED,
         "skipped": DeliveryStatus.SKIPPED, "delivered": DeliveryStatus.DELIVERED,
         "due": due, "now": now, "direct": direct, "inbox_table": Notification._meta.db_table,
-        "rendered": json.dumps(words.rendered), "inbox_category": words.category_id,
-        "title": words.title, "body": words.body, "action_url": words.action_url,
-        "level": words.level, "data": json.dumps(words.data),
+        "rendered": json.dumps(inbox_words.rendered if shared else {}),
+        "inbox_category": inbox_words.category_id if inbox_words else None,
+        "title": template_row["title"], "body": template_row["body"],
+        "action_url": template_row["action_url"], "level": template_row["level"],
+        "data": json.dumps(template_row["data"]), "shared": shared is not None,
+        "w_ids": list(fields), "w_titles": [f["title"] for f in fields.values()],
+        "w_bodies": [f["body"] for f in fields.values()],
+        "w_urls": [f["action_url"] for f in fields.values()],
+        "w_rendered": [json.dumps(personal[subscriber_id]) for subscriber_id in fields],
         "sent": DeliveryAttempt.Outcome.SENT,
     }
     params.update({f"chunk{index}": value for index, value in enumerate(chunk_params)})
-    result = ChunkWritten()
+    result = ChunkWritten(words=personal)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for pk, channel, status, subscriber_id, message_id in cursor.fetchall():

@@ -18,14 +18,35 @@ def delivery_context(delivery: Delivery) -> dict[str, Any]:
     subscriber = delivery.subscriber
     return {
         **digest_context(delivery),
-        "data": event.data,
-        "event": {"id": str(event.pk), "type": event.event_type,
-                  "created_at": event.created_at.isoformat()},
+        **_event_part(event),
         # Raw targets (a group's mailing list, an inline address) have no
         # subscriber; empty fields keep templates that greet by name working.
         "subscriber": subscriber.as_context() if subscriber else Subscriber().as_context(),
         "recipient": {"channel": delivery.channel, "address": delivery.address},
     }
+
+
+def _event_part(event) -> dict[str, Any]:
+    return {"data": event.data, "event": {"id": str(event.pk), "type": event.event_type,
+                                          "created_at": event.created_at.isoformat()}}
+
+
+class SubscriberWords:
+    """One template rendered for many subscribers of one (non-digest) event without a model
+    object per subscriber: ``render(subscriber context, channel, address)`` is what
+    ``delivery_render`` gives each one's delivery."""
+
+    def __init__(self, template, event):
+        self.sources, self.html_fields = template.sources(), template.HTML_FIELDS
+        event_part = _event_part(event)
+        # A delivery that is not a digest is a digest of one: the same ``items`` for all.
+        self.shared = {"items": [event_part], "digest": {"count": 1, "key": ""}, **event_part}
+
+    def render(self, subscriber: dict, *, channel: str, address: str) -> dict[str, str]:
+        """Raise ``TemplateProblem`` as ``delivery_render`` would."""
+        context = {**self.shared, "subscriber": subscriber,
+                   "recipient": {"channel": channel, "address": address}}
+        return render_fields(self.sources, context, html_fields=self.html_fields)
 
 
 def template_lookup(*, rule, event_type: str, channel: str, locale: str):

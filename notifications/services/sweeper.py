@@ -3,9 +3,11 @@ in the housekeeping lane, so no backlog delays it.
 
 * Due work: queued deliveries whose ``next_attempt_at`` has come (retries,
   delays, quiet hours, escalations) and that no task carries yet.
-* Lost hand-offs: deliveries whose publish failed (their mark was cleared) and,
-  after ``DELIVERY_HANDOFF_LOST_SECONDS``, deliveries whose task the broker lost
-  with its data; ``received`` events the broker never delivered.
+* Lost hand-offs: deliveries whose publish failed (their mark was cleared),
+  whose process died between commit and publish (a ``Handoff`` row older than
+  ``DELIVERY_HANDOFF_GRACE_SECONDS``) and, after ``DELIVERY_HANDOFF_LOST_SECONDS``,
+  deliveries whose task the broker lost with its data; ``received`` events the
+  broker never delivered.
 * Dead workers: deliveries whose ``sending`` lease expired (the worker stopped
   renewing it) are queued again at once, in the notify lane — they are late
   already and must not wait behind the broadcast they came from — and events
@@ -17,6 +19,7 @@ Every step is a few set-based statements, however much there is to recover.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,9 +28,16 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from notifications.bulk_sql import rows_insert
+from notifications.bulk_sql import column_in, rows_insert
 from notifications.handoff import BROADCAST, NOTIFY, deliveries_enqueue, event_enqueue_on_commit
-from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, EventStatus
+from notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Event,
+    EventStatus,
+    Handoff,
+)
 from notifications.providers import Provider, provider_for
 from notifications.services.claiming import due
 
@@ -36,11 +46,32 @@ Outcome = DeliveryAttempt.Outcome
 LEASE_LOST = "The worker stopped before the send finished (lease expired)."
 
 
+def handoffs_recover(*, limit: int = 200) -> int:
+    """Hand-offs committed but never confirmed published (the process died in between): clear
+    their deliveries' marks, so the due sweep hands them over; return how many deliveries."""
+    stale = timezone.now() - timedelta(seconds=settings.DELIVERY_HANDOFF_GRACE_SECONDS)
+    with transaction.atomic():
+        pending = Handoff.objects.filter(created_at__lt=stale).order_by("created_at")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        handoffs = list(pending[:limit])
+        if not handoffs:
+            return 0
+        ids = [uuid.UUID(pk) for handoff in handoffs for pk in handoff.delivery_ids]
+        cleared = Delivery.objects.filter(column_in(Delivery, "id", ids)).filter(
+            status=DeliveryStatus.QUEUED, lease_expires_at__isnull=True).update(enqueued_at=None)
+        Handoff.objects.filter(pk__in=[handoff.pk for handoff in handoffs]).delete()
+    logger.warning("%d hand-offs were never published (a process died after commit); "
+                   "%d deliveries handed over again", len(handoffs), cleared)
+    return cleared
+
+
 def deliveries_dispatch_due(*, limit: int = 20000) -> int:
     """Hand every queued, due delivery that no task carries to a worker; return how many."""
     lost = timezone.now() - timedelta(seconds=settings.DELIVERY_HANDOFF_LOST_SECONDS)
     Delivery.objects.filter(status=DeliveryStatus.QUEUED, enqueued_at__lt=lost).update(
         enqueued_at=None)
+    handoffs_recover()
     with transaction.atomic():
         pending = Delivery.objects.filter(due(), status=DeliveryStatus.QUEUED,
                                           enqueued_at__isnull=True)

@@ -32,9 +32,12 @@ def _inbox_rule(event_type: str, group=None):
                        audience="groups" if group else "recipients")
     if group is not None:
         rule.groups.add(group)
-    # Personal words: every delivery goes through a send task, on every database.
+    # Words per language (picked per subscriber when sent): every delivery goes through a
+    # send task, on every database.
     MessageTemplate.objects.create(rule=rule, channel="inapp",
                                    inapp_title="Hi {{ subscriber.first_name }}")
+    MessageTemplate.objects.create(rule=rule, channel="inapp", locale="de",
+                                   inapp_title="Hallo {{ subscriber.first_name }}")
     return rule
 
 
@@ -67,3 +70,44 @@ def test_a_single_recipient_event_stays_in_the_notify_lane(
     assert {lane for _, lane in published} == {handoff.NOTIFY}
     assert Event.objects.get().status == "processed"
     assert Delivery.objects.get().status == "delivered"
+
+
+def test_a_hand_off_whose_process_died_before_publishing_is_handed_over_again(
+        monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import Handoff
+    from notifications.services.sweeper import sweep
+
+    users = SubscriberFactory.create_batch(3)
+    _inbox_rule("password.reset")
+    # The worker is killed after the fan-out commits, before it publishes the send task.
+    monkeypatch.setattr(handoff, "_send_after_commit", lambda *args: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest(event_type="password.reset", data={},
+                     recipients=[user.external_id for user in users])
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"queued"}
+    assert not Delivery.objects.filter(enqueued_at__isnull=True).exists()
+    [lost] = Handoff.objects.all()
+    monkeypatch.undo()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep()  # within the grace period: the publish may still be under way
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"queued"}
+    Handoff.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep()
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert Notification.objects.count() == 3 and not Handoff.objects.exists()
+
+
+def test_a_published_hand_off_leaves_no_record(django_capture_on_commit_callbacks):
+    from notifications.models import Handoff
+
+    _inbox_rule("password.reset")
+    user = SubscriberFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest(event_type="password.reset", recipients=[user.external_id], data={})
+    assert Delivery.objects.get().status == "delivered" and not Handoff.objects.exists()

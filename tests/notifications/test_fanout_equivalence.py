@@ -73,7 +73,7 @@ def test_set_based_and_row_by_row_fan_out_write_the_same_rows(
     rule.groups.add(group)
     named = [p.external_id for p in rng.sample(people, 30)]
     # Sending is not under test: keep every delivery as the fan-out wrote it.
-    monkeypatch.setattr("notifications.handoff._send_after_commit", lambda ids, lane: None)
+    monkeypatch.setattr("notifications.handoff._send_after_commit", lambda *args: None)
 
     results = []
     for set_based in (True, False):
@@ -91,3 +91,50 @@ def test_set_based_and_row_by_row_fan_out_write_the_same_rows(
     assert set_holds.keys() == row_holds.keys()
     for key, held in set_holds.items():  # the two runs started moments apart
         assert abs((held - row_holds[key]).total_seconds()) < 30
+
+
+def _inbox(event: Event) -> list[tuple]:
+    from inbox.models import Notification
+
+    return sorted((n.subscriber_id, n.title, n.body, n.action_url, n.level, n.category_id)
+                  for n in Notification.objects.filter(delivery__event=event))
+
+
+def _outcomes(event: Event) -> list[tuple]:
+    return sorted((d.subscriber_id, d.channel, d.status, d.rendered, d.attempts,
+                   d.last_error.split(":")[0]) for d in Delivery.objects.filter(event=event))
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_personal_inbox_words_written_by_the_fan_out_match_the_send_path(
+        seed, settings, django_capture_on_commit_callbacks):
+    from notifications.models import MessageTemplate
+
+    rng = random.Random(seed)
+    settings.FANOUT_CHUNK_SIZE = rng.choice([7, 23])
+    category = CategoryFactory()
+    group, people = _audience(rng, category, size=60)
+    for person in people:  # some greet by name, some cannot be greeted (the template fails)
+        person.first_name = rng.choice(["Ada", "Grace", "Linus"])
+        person.data = {"team": "ops"} if rng.random() < 0.8 else {}
+        person.save()
+    rule = RuleFactory(channels=["inapp", "email"], category=category, audience="groups")
+    rule.groups.add(group)
+    MessageTemplate.objects.create(
+        rule=rule, channel="inapp", inapp_title="Hi {{ subscriber.first_name }}",
+        inapp_body="Team {{ subscriber.data.team.upper() }}: {{ data.n }}",
+        action_url="/t/{{ subscriber.external_id }}")
+    MessageTemplate.objects.create(rule=rule, channel="email", subject="S {{ data.n }}",
+                                   text_body="Hello {{ subscriber.first_name }}")
+
+    results = []
+    for set_based in (True, False):
+        settings.FANOUT_SET_BASED = set_based
+        with django_capture_on_commit_callbacks(execute=True):
+            event, _ = event_ingest(event_type="order.shipped", recipients=[],
+                                    data={"n": seed})
+        results.append((_inbox(event), _outcomes(event)))
+    (set_inbox, set_outcomes), (row_inbox, row_outcomes) = results
+    assert set_inbox == row_inbox and len(set_inbox) > 10
+    assert set_outcomes == row_outcomes
+    assert any(status == "failed" for _, channel, status, *_ in set_outcomes if channel == "inapp")
