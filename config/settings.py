@@ -264,6 +264,8 @@ DELIVERY_HANDOFF_LOST_SECONDS = env_int("DELIVERY_HANDOFF_LOST_SECONDS", 900, mi
 # A hand-off whose publish is not confirmed this long after its commit is taken to have died
 # with its process (publishing a batch takes milliseconds), and is handed over again.
 DELIVERY_HANDOFF_GRACE_SECONDS = env_int("DELIVERY_HANDOFF_GRACE_SECONDS", 20, minimum=1)
+# Likewise for a live push of inbox rows (``PendingPush``): unconfirmed this long, pushed again.
+LIVE_PUSH_GRACE_SECONDS = env_int("LIVE_PUSH_GRACE_SECONDS", 20, minimum=1)
 # An event left ``processing`` this long by its fan-out (a killed worker) is taken over
 # and fanned out again (nothing is written twice); every fan-out task renews it as it starts.
 EVENT_PROCESSING_LEASE_SECONDS = env_int("EVENT_PROCESSING_LEASE_SECONDS", 45, minimum=1)

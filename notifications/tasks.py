@@ -30,6 +30,7 @@ def send_deliveries(delivery_ids: list[str]) -> None:
 
 @shared_task(name="notifications.dispatch_due_deliveries")
 def dispatch_due_deliveries() -> int:
+    sweeper.pushes_recover()  # every few seconds too: people are looking at those inboxes
     return sweeper.deliveries_dispatch_due()
 
 

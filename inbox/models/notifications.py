@@ -46,3 +46,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber_id}: {self.title}"
+
+
+class PendingPush(models.Model):
+    """Inbox rows whose live push has not been confirmed sent: written with the rows, deleted
+    once the channel layer took the push. One left behind (a worker killed between commit
+    and push, a layer outage) is pushed again by the sweeper."""
+
+    notification_ids = models.JSONField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "live push in flight"
+
+    def __str__(self) -> str:
+        return f"push of {len(self.notification_ids)} inbox rows"

@@ -8,6 +8,8 @@ in the housekeeping lane, so no backlog delays it.
   ``DELIVERY_HANDOFF_GRACE_SECONDS``) and, after ``DELIVERY_HANDOFF_LOST_SECONDS``,
   deliveries whose task the broker lost with its data; ``received`` events the
   broker never delivered.
+* Live pushes never confirmed (``PendingPush``): inbox rows committed whose
+  push to open sessions a dead worker or a layer outage cut off are pushed again.
 * Dead workers: deliveries whose ``sending`` lease expired (the worker stopped
   renewing it) are queued again at once, in the notify lane — they are late
   already and must not wait behind the broadcast they came from — and events
@@ -28,6 +30,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from inbox.services.announce import pushes_recover
 from notifications.bulk_sql import column_in, rows_insert
 from notifications.handoff import BROADCAST, NOTIFY, deliveries_enqueue, event_enqueue_on_commit
 from notifications.models import (
@@ -154,4 +157,5 @@ def sweep() -> dict[str, int]:
         "expired_leases": deliveries_recover_expired_leases(),
         "stuck_events": events_requeue_stuck(),
         "due_deliveries": deliveries_dispatch_due(),
+        "live_pushes": pushes_recover(),
     }

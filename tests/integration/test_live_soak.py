@@ -51,10 +51,16 @@ IDLE_SECONDS = float(os.environ.get("CLARION_SOAK_IDLE_SECONDS", "65"))
 
 
 @pytest.fixture
-def production(start_worker, celery_queue, tmp_path):
+def production(start_worker, celery_queue, tmp_path, settings):
     """Two web processes and a worker on one PostgreSQL and one Redis, with a private layer prefix."""
+    # The sweeps this process runs (as beat would) treat work unconfirmed for 2 s as lost.
+    settings.LIVE_PUSH_GRACE_SECONDS = settings.DELIVERY_HANDOFF_GRACE_SECONDS = 2
     shared = {"LIVE_CHANNEL_PREFIX": f"soak{uuid.uuid4().hex[:8]}", "DELIVERY_LEASE_SECONDS": "3",
               "EVENT_STUCK_SECONDS": "2", "DELIVERY_BATCH_SIZE": "25"}
+    # ... and push on the same channels as the servers and the worker.
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {
+        **layer["CONFIG"], "prefix": shared["LIVE_CHANNEL_PREFIX"]}}}
     env = environment(DATABASE_URL=_database_url(), REDIS_URL=settings.REDIS_URL,
                       SECRET_KEY=settings.SECRET_KEY, CELERY_QUEUE=celery_queue,
                       CELERY_TASK_ALWAYS_EAGER="false", EMAIL_URL="console://", **shared)
