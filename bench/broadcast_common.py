@@ -160,6 +160,32 @@ class RssSampler:
         self._thread.join()
 
 
+def twin_tables_create(cursor, tables: list[str], *, foreign_keys: bool) -> None:
+    """``bench_<table>`` for each table: same columns, defaults, indexes and checks
+    (``LIKE … INCLUDING ALL``) and, with ``foreign_keys``, the same foreign keys too —
+    ``LIKE`` leaves those out, yet PostgreSQL checks each of them once per row written
+    (a reference between two twinned tables points at the twin)."""
+    for table in tables:
+        cursor.execute(f"DROP TABLE IF EXISTS bench_{table} CASCADE")
+        cursor.execute(f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
+    if not foreign_keys:
+        return
+    for table in tables:
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid), confrelid::regclass::text "
+                       "FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                       [table])
+        for name, definition, referenced in cursor.fetchall():
+            if referenced in tables:
+                definition = definition.replace(f"REFERENCES {referenced}(",
+                                                f"REFERENCES bench_{referenced}(")
+            cursor.execute(f"ALTER TABLE bench_{table} ADD CONSTRAINT bench_{name} {definition}")
+
+
+def twin_tables_drop(cursor, tables: list[str]) -> None:
+    for table in tables:
+        cursor.execute(f"DROP TABLE IF EXISTS bench_{table} CASCADE")
+
+
 def unfinished(event_id) -> int:
     """Deliveries of the event not yet final, or -1 while the event is still being fanned out."""
     with connection.cursor() as cursor:

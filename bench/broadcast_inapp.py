@@ -6,7 +6,8 @@ delivery final, beside the same rows written by ``COPY`` and by one ``save()`` p
   delivery is final.
 * ``COPY``: the rows Clarion writes for each recipient — a delivery, an inbox
   row and an attempt — streamed into tables of the same shape and indexes
-  (``CREATE TABLE … (LIKE … INCLUDING ALL)``), in this process.
+  (``CREATE TABLE … (LIKE … INCLUDING ALL)``), in this process; twice: with the
+  tables' foreign keys (checked per row, as for Clarion's rows) and without.
 * ``save()`` loop: one ``Notification.objects.create`` per recipient, the way
   django-notifications writes a broadcast (inbox rows only; on at most 20,000
   recipients — its rate does not change with size).
@@ -33,6 +34,8 @@ from broadcast_common import (
     migrate,
     ratio,
     reset,
+    twin_tables_create,
+    twin_tables_drop,
     wait_finished,
 )
 from django.db import connection
@@ -44,16 +47,19 @@ PERSONAL = "--personal" in sys.argv
 TITLE = "Hello {{ subscriber.first_name }}" if PERSONAL else "News: {{ data.text }}"
 
 
+TABLES = ["notifications_delivery", "inbox_notification", "notifications_deliveryattempt"]
+
+
 def setup(size: int) -> tuple[str, int]:
     reset()
     group_id = audience_create(size)
-    announce_rule(group_id, ["inapp"], inapp_title=TITLE, inapp_body="{{ data.text }}",
-                  action_url="/news/{{ data.id }}")
-    return api_secret(), group_id
+    rule = announce_rule(group_id, ["inapp"], inapp_title=TITLE, inapp_body="{{ data.text }}",
+                         action_url="/news/{{ data.id }}")
+    return api_secret(), rule.pk
 
 
-def clarion(size: int, worker: Worker) -> tuple[float, RssSampler]:
-    secret, _ = setup(size)
+def clarion(size: int, worker: Worker) -> tuple[float, RssSampler, str, int]:
+    secret, rule_id = setup(size)
     client = Client()
     with RssSampler(worker) as rss:
         started = time.monotonic()
@@ -70,19 +76,16 @@ def clarion(size: int, worker: Worker) -> tuple[float, RssSampler]:
         cursor.execute("SELECT status, count(*) FROM notifications_delivery GROUP BY status")
         statuses = dict(cursor.fetchall())
     assert written == size and statuses == {"delivered": size}, (written, statuses)
-    return finished - started, rss
+    return finished - started, rss, event_id, rule_id
 
 
-def copy_peer(size: int) -> float:
+def copy_peer(event_id: str, rule_id: int, *, foreign_keys: bool) -> float:
     with connection.cursor() as cursor:
-        for table in ("notifications_delivery", "inbox_notification",
-                      "notifications_deliveryattempt"):
-            cursor.execute(f"DROP TABLE IF EXISTS bench_{table}")
-            cursor.execute(f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
+        twin_tables_create(cursor, TABLES, foreign_keys=foreign_keys)
         cursor.execute("SELECT id, external_id, first_name FROM notifications_subscriber "
                        "ORDER BY id")
         subscribers = cursor.fetchall()
-        event_id, now = uuid.uuid4(), timezone.now()
+        now = timezone.now()
         started = time.monotonic()
         ids = [uuid.uuid4() for _ in subscribers]
         with cursor.copy("COPY bench_notifications_delivery (id, event_id, rule_id, "
@@ -90,7 +93,7 @@ def copy_peer(size: int) -> float:
                          "attempts, provider_message_id, last_error, error_code, rendered, "
                          "created_at, updated_at, sent_at) FROM STDIN") as copy:
             for pk, (sid, external_id, name) in zip(ids, subscribers, strict=True):
-                copy.write_row((pk, event_id, 1, sid, "inapp", external_id, f"sub:{sid}",
+                copy.write_row((pk, event_id, rule_id, sid, "inapp", external_id, f"sub:{sid}",
                                 "delivered", "", 1, f"inbox:{sid}", "", "", json.dumps(
                                     {"inapp_title": f"Hello {name}",
                                      "inapp_body": "Maintenance tonight",
@@ -107,9 +110,7 @@ def copy_peer(size: int) -> float:
             for pk, (sid, _, _) in zip(ids, subscribers, strict=True):
                 copy.write_row((pk, 1, now, now, 1, "sent", "", f"inbox:{sid}"))
         elapsed = time.monotonic() - started
-        for table in ("notifications_delivery", "inbox_notification",
-                      "notifications_deliveryattempt"):
-            cursor.execute(f"DROP TABLE bench_{table}")
+        twin_tables_drop(cursor, TABLES)
     return elapsed
 
 
@@ -135,15 +136,16 @@ def main(sizes: list[int]) -> None:
     migrate()
     worker = Worker()
     try:
-        print(f"{'recipients':>10} {'Clarion s':>10} {'rows/s':>9} {'COPY s':>8} {'rows/s':>9} "
-              f"{'vs COPY':>8} {'save() rows/s':>14} {'vs save()':>10} "
+        print(f"{'recipients':>10} {'Clarion s':>10} {'rows/s':>9} {'COPY+FK s':>10} "
+              f"{'vs':>6} {'COPY s':>7} {'vs':>6} {'save() rows/s':>14} {'vs save()':>10} "
               f"{'worker RSS MB idle → peak':>26}")
         for size in sizes:
-            clarion_s, rss = clarion(size, worker)
-            copy_s = copy_peer(size)
+            clarion_s, rss, event_id, rule_id = clarion(size, worker)
+            keyed_s = copy_peer(event_id, rule_id, foreign_keys=True)
+            bare_s = copy_peer(event_id, rule_id, foreign_keys=False)
             per_row = save_loop(size)
-            print(f"{size:>10} {clarion_s:>10.1f} {size / clarion_s:>9.0f} {copy_s:>8.1f} "
-                  f"{size / copy_s:>9.0f} {ratio(size / clarion_s, size / copy_s):>8} "
+            print(f"{size:>10} {clarion_s:>10.1f} {size / clarion_s:>9.0f} {keyed_s:>10.1f} "
+                  f"{ratio(keyed_s, clarion_s):>6} {bare_s:>7.1f} {ratio(bare_s, clarion_s):>6} "
                   f"{1 / per_row:>14.0f} {ratio(size / clarion_s, 1 / per_row):>10} "
                   f"{rss.idle_mb:>12.0f} → {rss.peak_mb:>4.0f} (+{rss.peak_mb - rss.idle_mb:.0f})",
                   flush=True)

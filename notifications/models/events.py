@@ -71,7 +71,10 @@ class Delivery(models.Model):
     """One message to one recipient over one channel; never sent twice."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the unique constraint below starts with the event, and every
+    # index a broadcast's rows must update costs it time.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries",
+                              db_index=False)
     rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL,
@@ -95,8 +98,9 @@ class Delivery(models.Model):
     # The provider's own code for the last failure, when it gives one (Twilio's 30003, …).
     error_code = models.CharField(max_length=32, blank=True)
     # The delivery this one follows from: an e-mail escalating an unread in-app message.
+    # Indexed only where set (see Meta): nearly every delivery has no parent.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="children")
+                               related_name="children", db_index=False)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     rendered = models.JSONField(default=dict, blank=True)
@@ -119,6 +123,8 @@ class Delivery(models.Model):
             models.Index(fields=["lease_expires_at"], name="delivery_lease_idx",
                          condition=models.Q(status="sending")),
             models.Index(fields=["status", "channel", "-created_at"], name="delivery_status_idx"),
+            models.Index(fields=["parent"], name="delivery_parent_idx",
+                         condition=models.Q(parent__isnull=False)),
         ]
 
     def __str__(self) -> str:

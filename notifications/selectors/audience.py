@@ -59,27 +59,37 @@ def audience_spec(*, event: Event, rule: Rule) -> AudienceSpec:
     return AudienceSpec(frozenset(external_ids), frozenset(group_ids), tuple(targets))
 
 
-def audience_subscribers(spec: AudienceSpec) -> QuerySet[Subscriber]:
-    """Every subscriber the audience names, each once (a semi-join, not a join with members)."""
+def audience_subscribers(spec: AudienceSpec, *, after: int = 0,
+                         upto: int | None = None) -> QuerySet[Subscriber]:
+    """Every subscriber the audience names with ``after < pk <= upto``, each once (a
+    semi-join, not a join with members).
+
+    The bounds are repeated inside the membership subquery on purpose: PostgreSQL
+    does not carry a range on ``subscriber.id`` over to ``members.subscriber_id``,
+    so without them every chunk of a million-member group read the whole
+    membership table and a broadcast's fan-out grew with the square of its size.
+    With them each chunk is a range scan of the membership's (group, subscriber)
+    index.
+    """
+    bounds = {"pk__gt": after} | ({"pk__lte": upto} if upto is not None else {})
+    member_bounds = {f"subscriber_id__{lookup[4:]}": value for lookup, value in bounds.items()}
     membership = RecipientGroup.members.through.objects.filter(
-        recipientgroup_id__in=spec.group_ids).values("subscriber_id")
-    return Subscriber.objects.filter(Q(external_id__in=spec.external_ids) | Q(pk__in=membership))
+        recipientgroup_id__in=spec.group_ids, **member_bounds).values("subscriber_id")
+    return Subscriber.objects.filter(
+        Q(external_id__in=spec.external_ids) | Q(pk__in=membership), **bounds)
 
 
 def audience_chunk_end(spec: AudienceSpec, *, after: int, size: int) -> int | None:
     """The primary key ending the next chunk of ``size`` subscribers after ``after``,
     or None when fewer than ``size`` remain (the chunk runs to the end)."""
-    ends = (audience_subscribers(spec).filter(pk__gt=after).order_by("pk")
+    ends = (audience_subscribers(spec, after=after).order_by("pk")
             .values_list("pk", flat=True)[size - 1:size])
     return next(iter(ends), None)
 
 
 def audience_chunk(spec: AudienceSpec, *, after: int, upto: int | None) -> QuerySet[Subscriber]:
     """The subscribers with ``after < pk <= upto`` (``upto`` None: to the end), in pk order."""
-    chunk = audience_subscribers(spec).filter(pk__gt=after)
-    if upto is not None:
-        chunk = chunk.filter(pk__lte=upto)
-    return chunk.order_by("pk")
+    return audience_subscribers(spec, after=after, upto=upto).order_by("pk")
 
 
 def audience_targets(spec: AudienceSpec) -> list[Recipient]:
