@@ -60,14 +60,33 @@ def _publish(task_name: str, args: list, lane: str) -> None:
     current_app.tasks[task_name].apply_async(args=args, queue=queue_name(lane))
 
 
+def _publish_or_leave(task_name: str, args: list, lane: str, *, left_to: str) -> None:
+    """Publish after commit; when the broker is unreachable, log it and leave the work to the
+    sweeper (``left_to`` says which pass finds it) — the data is committed, so the request or
+    task that wrote it succeeded and must not fail now."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _publish(task_name, args, lane)  # runs the task here: its own errors are real errors
+        return
+    try:
+        _publish(task_name, args, lane)
+    except Exception as exc:  # noqa: BLE001 — any broker failure; the committed work is not lost
+        # One line, not a traceback: during an outage every request would print one.
+        logger.warning("broker unreachable (%s): %s %s not queued; %s",
+                       type(exc).__name__, task_name, args[0], left_to)
+
+
 def event_enqueue_on_commit(*, event_id) -> None:
     """Queue processing of an accepted event once the surrounding transaction commits."""
-    transaction.on_commit(lambda: _publish(PROCESS_EVENT, [str(event_id)], NOTIFY))
+    transaction.on_commit(lambda: _publish_or_leave(
+        PROCESS_EVENT, [str(event_id)], NOTIFY,
+        left_to="the sweeper queues it once EVENT_STUCK_SECONDS have passed"))
 
 
 def fan_out_enqueue_on_commit(*, event_id, cursor: dict) -> None:
     """Queue the next chunk of a broadcast's fan-out (in the broadcast lane)."""
-    transaction.on_commit(lambda: _publish(FAN_OUT_EVENT, [str(event_id), cursor], BROADCAST))
+    transaction.on_commit(lambda: _publish_or_leave(
+        FAN_OUT_EVENT, [str(event_id), cursor], BROADCAST,
+        left_to="the sweeper restarts the fan-out once its processing lease runs out"))
 
 
 def batches(rows: Iterable[tuple[object, str]]) -> list[list[str]]:

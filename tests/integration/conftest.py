@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.processes import Process
+from tests.processes import Process, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,3 +89,37 @@ def start_worker(celery_queue, smtp_server, settings, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own, so the test can stop and restart it."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is needed to test a Redis restart")
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(tmp_path)]
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            for _ in range(50):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    return
+                except OSError:
+                    time.sleep(0.1)
+            pytest.fail("the private Redis did not start")
+
+        def stop(self):
+            self.process.kill()
+            self.process.wait(5)
+
+    server = Server()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()

@@ -25,10 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import aiohttp
@@ -43,7 +39,7 @@ from notifications.models import Delivery, DeliveryStatus, MessageTemplate
 from notifications.services.sweeper import sweep
 from tests.factories import RecipientGroupFactory, RuleFactory, SubscriberFactory, make_api_key
 from tests.integration.conftest import _database_url
-from tests.processes import WebServer, environment, free_port
+from tests.processes import WebServer, environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -375,40 +371,6 @@ async def _concurrent(servers, users, watchers, secret) -> None:
         assert len(collector.ids) == len(set(collector.ids)) == 20, collector.name
     for collector in everyone:
         collector.task.cancel()
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    """A Redis server of this test's own, so the test can stop and restart it."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is needed to test a Redis restart")
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", str(tmp_path)]
-
-    class Server:
-        url = f"redis://127.0.0.1:{port}/0"
-        process = None
-
-        def start(self):
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-            for _ in range(50):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    return
-                except OSError:
-                    time.sleep(0.1)
-            pytest.fail("the private Redis did not start")
-
-        def stop(self):
-            self.process.kill()
-            self.process.wait(5)
-
-    server = Server()
-    server.start()
-    yield server
-    if server.process.poll() is None:
-        server.stop()
 
 
 def test_a_redis_restart_refuses_pushes_meanwhile_and_open_sockets_receive_after(private_redis, tmp_path):
