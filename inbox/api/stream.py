@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
@@ -41,7 +42,11 @@ def _unauthorized() -> JsonResponse:
 
 
 def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """A notification id to resume after; anything else means "from now". ASCII digits only
+    (``"²".isdigit()`` is true), and no larger than a database integer holds."""
+    if not (value and value.isascii() and value.isdigit()):
+        return None
+    return min(int(value), 2**63 - 1)
 
 
 @database_sync_to_async
@@ -147,10 +152,12 @@ async def long_poll(request: HttpRequest):
         return _unauthorized()
     after = _cursor(request.GET.get("after"))
     try:
-        timeout = min(float(request.GET.get("timeout", settings.INBOX_LONG_POLL_SECONDS)),
-                      settings.INBOX_LONG_POLL_SECONDS)
+        asked = float(request.GET.get("timeout", settings.INBOX_LONG_POLL_SECONDS))
     except ValueError:
+        asked = math.nan
+    if not math.isfinite(asked):  # "nan" and "inf" are floats too
         return JsonResponse({"timeout": ["Must be a number of seconds."]}, status=400)
+    timeout = min(max(asked, 0.0), settings.INBOX_LONG_POLL_SECONDS)
     async with _Listener(subscriber.pk, after) as listener:
         events = await _missed(subscriber.pk, after) if after is not None else []
         if after is not None and not events:

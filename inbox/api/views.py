@@ -53,8 +53,9 @@ class NotificationSerializer(serializers.Serializer):
 
 
 class IdsSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False,
-                                max_length=1000)
+    # Bounded above too: a larger number is no row id and overflows the database's integer.
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                allow_empty=False, max_length=1000)
 
 
 class UnreadCountSerializer(serializers.Serializer):

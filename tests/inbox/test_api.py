@@ -216,3 +216,17 @@ def test_writes_are_throttled(ada, monkeypatch):
     codes = [api.post("/api/notifications/mark-all-as-read").status_code for _ in range(3)]
     cache.clear()
     assert codes == [200, 200, 429]
+
+
+@pytest.mark.parametrize("ids, status", [
+    (list(range(1, 1001)), 404),  # the most a request may name: all unknown to ada
+    (list(range(1, 1002)), 400),  # one more: refused, naming the limit
+    ([2**63], 400),  # beyond any row id a database stores
+    ([2**63 - 1], 404),
+])
+def test_id_lists_up_to_the_limit_are_looked_up_and_beyond_it_refused(ada, ids, status):
+    response = client_for(ada).post("/api/notifications/mark-as-read", {"ids": ids},
+                                    format="json")
+    assert response.status_code == status, response.content[:300]
+    if status == 400:
+        assert "ids" in response.json()

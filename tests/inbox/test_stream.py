@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -119,3 +120,27 @@ def test_long_poll_times_out_empty(asgi_live_server):
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
         body = json.load(response)
     assert body == {"events": [], "last_id": 0, "unread_count": 0}
+
+
+@pytest.mark.parametrize("query, status", [
+    ("after=99999999999999999999&timeout=0.2", 200),  # beyond any id: nothing newer
+    ("after=%C2%B2&timeout=0.2", 200),  # "²" is a digit to Python, not a number here
+    ("after=0&timeout=-5", 200),
+    ("after=0&timeout=nan", 400),
+    ("after=0&timeout=inf", 400),
+    ("after=0&timeout=soon", 400),
+])
+def test_long_poll_takes_odd_cursors_and_refuses_odd_timeouts(asgi_live_server, query, status):
+    ada = SubscriberFactory(external_id="ada")
+    token = inbox_token_mint(subscriber=ada).token
+    url = f"{asgi_live_server}/api/notifications/poll?{query}&token={token}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            answered, body = response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        answered, body = error.code, json.load(error)
+    assert answered == status, body
+    if status == 200:
+        assert body["events"] == []
+    else:
+        assert "timeout" in body
