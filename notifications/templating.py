@@ -1,7 +1,8 @@
 """Staff-editable text rendered safely: Jinja2's sandbox for templates and rule conditions.
 
-Templates and conditions are written by staff in the admin, so they run in
-``SandboxedEnvironment`` (no attribute access to internals, no imports) with
+Templates and conditions are written by staff in the admin, so they run in a
+sandbox (``notifications/template_limits.py``: no attribute access to
+internals, no imports, and bounded output, work, time and recursion) with
 ``StrictUndefined`` (a misspelt variable is an error, not a silent blank).
 HTML fields are autoescaped. Compiled templates are cached by their source, so
 an edited template takes effect at once and an unchanged one compiles once.
@@ -14,20 +15,29 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
-_SOURCE_NAME = "<template>"
-_TEXT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_HTML_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+from notifications.template_limits import (
+    TEMPLATE_FILENAME,
+    BoundedSandbox,
+    LimitExceeded,
+    bounded_render,
+    needs_step_limit,
+)
+
+_SOURCE_NAME = TEMPLATE_FILENAME
+_TEXT_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+_HTML_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=True)
 
 
 class TemplateProblem(Exception):
     """A template or condition that does not compile or render, with its line when known."""
 
-    def __init__(self, message: str, *, line: int | None = None, field: str | None = None):
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None,
+                 limit: bool = False):
         self.message = message
         self.line = line
         self.field = field
+        self.limit = limit  # a limit of the sandbox was exceeded (see template_limits.py)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -45,8 +55,11 @@ def _runtime_line(exc: BaseException) -> int | None:
 def _compile(source: str, html: bool):
     env = _HTML_ENV if html else _TEXT_ENV
     try:
-        code = env.compile(source, filename=_SOURCE_NAME)
-        return env.template_class.from_code(env, code, env.make_globals(None))
+        parsed = env.parse(source)
+        code = env.compile(parsed, filename=_SOURCE_NAME)
+        template = env.template_class.from_code(env, code, env.make_globals(None))
+        template.step_limit = needs_step_limit(parsed)  # loops or macros: count its steps
+        return template
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", line=exc.lineno) from None
 
@@ -67,7 +80,12 @@ def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
     """Render ``source`` with ``context``; raise ``TemplateProblem`` on any template error."""
     template = _compile(source, html)
     try:
-        return template.render(context)
+        return bounded_render(template, context, step_limit=template.step_limit)
+    except LimitExceeded as exc:
+        raise TemplateProblem(str(exc), line=_runtime_line(exc), limit=True) from None
+    except RecursionError:
+        raise TemplateProblem("the template calls itself too deeply (a macro that never "
+                              "stops recursing?)", limit=True) from None
     except TemplateError as exc:
         raise TemplateProblem(str(exc), line=_runtime_line(exc)) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
@@ -105,6 +123,8 @@ def condition_evaluate(expression: str, context: dict[str, Any]) -> bool:
     compiled = _compile_condition(expression)
     try:
         return bool(compiled(**context))
+    except LimitExceeded as exc:
+        raise TemplateProblem(str(exc), limit=True) from None
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
@@ -141,10 +161,14 @@ def template_validate(*, template, sample_data: dict[str, Any]) -> dict[str, str
     for field, source in template.sources().items():
         html = field in template.HTML_FIELDS
         try:
-            if sample_data:
-                render(source, context, html=html)
-            else:
-                _compile(source, html)
+            _compile(source, html)  # a syntax error is always reported
         except TemplateProblem as problem:
             errors[field] = str(problem)
+            continue
+        try:
+            render(source, context, html=html)
+        except TemplateProblem as problem:
+            # Without sample data a missing variable proves nothing; exceeding a limit does.
+            if sample_data or problem.limit:
+                errors[field] = str(problem)
     return errors
