@@ -264,3 +264,19 @@ def test_logs_keep_headers_with_secrets_redacted(receiver, django_capture_on_com
     assert logged["X-Tenant"] == "acme"
     assert logged["webhook-id"] == request.headers["webhook-id"]
     assert logged["webhook-signature"] == "v1,[redacted] v1,[redacted]"
+
+
+def test_a_receiver_echoing_secret_headers_does_not_make_them_readable(
+        receiver, django_capture_on_commit_callbacks):
+    webhook_rule()
+    endpoint = EndpointFactory(url=receiver.url, headers={
+        "Authorization": "Bearer integrator-s3cret-token", "X-Api-Key": "key-0123456789",
+        "X-Tenant": "acme-public"})
+    # What a receiver that prints its request back would answer (a debugging endpoint, say).
+    receiver.script(Reply(500, body=b"Authorization: Bearer integrator-s3cret-token\n"
+                                    b"X-Api-Key: key-0123456789\nX-Tenant: acme-public\n"))
+    trigger(django_capture_on_commit_callbacks, application=endpoint.application)
+    attempt = WebhookAttempt.objects.get()
+    assert "s3cret" not in attempt.response_excerpt and "0123456789" not in attempt.response_excerpt
+    assert attempt.response_excerpt == ("Authorization: [redacted]\nX-Api-Key: [redacted]\n"
+                                        "X-Tenant: acme-public\n")

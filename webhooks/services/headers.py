@@ -87,3 +87,25 @@ def headers_for_log(headers: dict[str, str]) -> dict[str, str]:
         else:
             logged[name] = value
     return logged
+
+
+#: Shorter values are not looked for in responses: they would match ordinary text.
+_MIN_ECHOED_SECRET = 6
+
+
+def excerpt_redacted(excerpt: str, headers: dict[str, str]) -> str:
+    """``excerpt`` (a receiver's answer) with every secret value Clarion sent in ``headers``
+    replaced: a receiver that echoes its request headers must not make them readable in the
+    attempt log, the API or the admin."""
+    secrets = []
+    for name, value in headers.items():
+        if name.lower() == "webhook-signature":
+            secrets += [part.partition(",")[2] for part in value.split()]
+        elif header_is_sensitive(name):
+            secrets.append(value)
+            # "Bearer abc…": the credential alone may be echoed too (the scheme is no secret).
+            secrets += value.split()[1:]
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= _MIN_ECHOED_SECRET:
+            excerpt = excerpt.replace(secret, REDACTED)
+    return excerpt

@@ -32,7 +32,7 @@ from notifications.http import (
 )
 from webhooks.models import AttemptOutcome, Endpoint, ErrorClass, WebhookAttempt, WebhookMessage
 from webhooks.selectors import secrets_valid
-from webhooks.services.headers import headers_for_log
+from webhooks.services.headers import excerpt_redacted, headers_for_log
 from webhooks.services.retries import RETRY_AFTER_STATUSES, retry_after_parse
 from webhooks.services.signing import signed_headers
 
@@ -115,7 +115,8 @@ def attempt_judge(prepared: PreparedAttempt, answer: OutboundResponse | Outbound
         return AttemptResult(attempt, False, error_class not in _FINAL_ERRORS, False, None,
                              f"{error} ({where})" if where not in error else error)
     cap = settings.WEBHOOK_RESPONSE_EXCERPT_BYTES
-    excerpt = answer.body[:cap].decode("utf-8", errors="replace")
+    excerpt = excerpt_redacted(answer.body[:cap].decode("utf-8", errors="replace"),
+                               prepared.headers)
     status = answer.status
     if 200 <= status < 300:
         _fill(attempt, outcome=AttemptOutcome.SUCCEEDED, status_code=status,
