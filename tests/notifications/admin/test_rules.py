@@ -106,6 +106,20 @@ def test_standalone_template_with_undefined_variable_is_not_saved(admin_client, 
     assert template.subject == "Order {{ data.order_id }} shipped"
 
 
+def test_standalone_template_over_a_render_limit_is_not_saved(admin_client, shipping):
+    template = shipping.rule.templates.get()
+    url = reverse("admin:notifications_messagetemplate_change", args=[template.pk])
+
+    response = admin_client.post(url, template_form_data(
+        template, text_body="{% for i in range(99999) %}{% for j in range(99999) %}"
+                            "{% endfor %}{% endfor %}"))
+
+    assert response.status_code == 200
+    assert "more than 1,000,000 steps" in response.content.decode()
+    template.refresh_from_db()
+    assert "range" not in template.text_body
+
+
 def test_standalone_template_change_page_links_to_preview(admin_client, shipping):
     template = shipping.rule.templates.get()
 
