@@ -19,6 +19,8 @@ import uvicorn
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from tests.processes import Process, environment, manage, minted_secret
+
 _STARTUP_TIMEOUT = 10.0
 
 
@@ -116,3 +118,21 @@ def asgi_live_server(transactional_db, fresh_channel_layer) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=_STARTUP_TIMEOUT)
         listener.close()
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    """A fresh embedded installation in ``tmp_path``: migrated, demo loaded, an API key minted."""
+    env = environment(CLARION_VAR_DIR=str(tmp_path / "var"))
+    manage(env, "migrate", "--no-input", "-v0")
+    manage(env, "load_demo")
+    secret = minted_secret(manage(env, "create_api_key", "--application", "demo", "--scopes", "all"))
+    processes: list[Process] = []
+
+    def start(process: Process) -> Process:
+        processes.append(process)
+        return process.start()
+
+    yield env, secret, start
+    for process in processes:
+        process.stop()

@@ -12,28 +12,9 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from websockets.sync.client import connect
 
-from tests.processes import Process, WebServer, environment, manage, minted_secret
-
-
-@pytest.fixture
-def embedded(tmp_path):
-    """A fresh embedded installation in ``tmp_path``: migrated, demo loaded, an API key minted."""
-    env = environment(CLARION_VAR_DIR=str(tmp_path / "var"))
-    manage(env, "migrate", "--no-input", "-v0")
-    manage(env, "load_demo")
-    secret = minted_secret(manage(env, "create_api_key", "--application", "demo", "--scopes", "all"))
-    processes: list[Process] = []
-
-    def start(process: Process) -> Process:
-        processes.append(process)
-        return process.start()
-
-    yield env, secret, start
-    for process in processes:
-        process.stop()
+from tests.processes import Process, WebServer, manage
 
 
 def next_created(socket, timeout: float) -> dict:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 
-import pytest
 from websockets.asyncio.client import connect
 
-from tests.inbox.test_live_embedded import embedded  # noqa: F401 — the fixture
 from tests.processes import WebServer
 
 
-@pytest.mark.usefixtures("embedded")
-def test_tokens_in_urls_are_redacted_from_the_access_log(embedded, tmp_path):  # noqa: F811
+def test_tokens_in_urls_are_redacted_from_the_access_log(embedded, tmp_path):
     env, secret, start = embedded
     server = start(WebServer(env, tmp_path / "web.log"))
     token = server.post("/api/subscribers/demo-user/inbox-token", {}, secret)["token"]
