@@ -6,10 +6,17 @@ tab and device receives ``notification.created`` (with the new unread count),
 ``notification.read``, ``notification.deleted`` and ``notifications.all_read``.
 A client reconnecting with ``?last_id=N`` first receives what it missed.
 Refusals are explicit: the socket is accepted, told why, and closed with 4401.
+
+Each notification reaches a socket once. A push can come twice — the sweeper
+pushes again what a killed worker committed but may not have pushed
+(at-least-once), and a push can race the catch-up on connect — so the socket
+remembers the ids it sent lately and drops a repeat.
 """
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -22,6 +29,11 @@ from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
 
 UNAUTHENTICATED = 4401
+#: How many notification ids a socket remembers, to drop a repeat of one it sent.
+RECENT_IDS = 1024
+# Frames are JSON encoded once by the sender, in this order (publisher and announce):
+# reading the id needs no decoding of the whole frame.
+_CREATED_ID = re.compile(r'\{"type":"notification\.created","notification":\{"id":(\d+)[,}]')
 
 
 @database_sync_to_async
@@ -45,6 +57,23 @@ def _catch_up(subscriber_id: int, after: int | None) -> tuple[int, list[dict]]:
 class InboxConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
     group = ""
 
+    def _first_time(self, notification_id: int) -> bool:
+        """Whether ``notification_id`` was not sent on this socket lately (and note it)."""
+        if not hasattr(self, "_sent_ids"):
+            self._sent_ids, self._sent_order = set(), deque()
+        if notification_id in self._sent_ids:
+            return False
+        self._sent_ids.add(notification_id)
+        self._sent_order.append(notification_id)
+        if len(self._sent_order) > RECENT_IDS:
+            self._sent_ids.discard(self._sent_order.popleft())
+        return True
+
+    async def live_frame(self, text: str) -> None:
+        created = _CREATED_ID.match(text)
+        if created is None or self._first_time(int(created.group(1))):
+            await super().live_frame(text)
+
     async def connect(self) -> None:
         subscriber = await _authenticate(self.scope)
         await self.accept()
@@ -63,8 +92,9 @@ class InboxConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello", "subscriber": subscriber.external_id,
                               "unread_count": count})
         for notification in missed:
-            await self.send_json({"type": "notification.created", "notification": notification,
-                                  "unread_count": count, "catch_up": True})
+            if self._first_time(notification["id"]):
+                await self.send_json({"type": "notification.created", "notification": notification,
+                                      "unread_count": count, "catch_up": True})
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -95,6 +95,22 @@ async def test_reconnecting_with_last_id_catches_up_in_order():
     await communicator.disconnect()
 
 
+async def test_a_notification_pushed_again_reaches_a_socket_once():
+    """The sweeper pushes again what a killed worker may not have pushed (at-least-once);
+    the socket passes each notification on once, a repeat after a catch-up included."""
+    ada, token = await subscriber_with_token("ada")
+    earlier = await new_notification(ada, "earlier")
+    communicator, _ = await connect(f"/ws/inbox/?token={token}&last_id=0")
+    assert (await communicator.receive_json_from(timeout=2))["notification"]["id"] == earlier.pk
+    created = await new_notification(ada, "once")
+    assert (await communicator.receive_json_from(timeout=2))["notification"]["id"] == created.pk
+    await sync_to_async(notifications_push_created)([created, earlier])  # the recovery's repeat
+    assert await communicator.receive_nothing(timeout=0.3)
+    later = await new_notification(ada, "later")
+    assert (await communicator.receive_json_from(timeout=2))["notification"]["id"] == later.pk
+    await communicator.disconnect()
+
+
 async def test_session_cookie_of_a_linked_user_authenticates(client):
     from django.contrib.auth.models import User
 
