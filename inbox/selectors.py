@@ -16,6 +16,15 @@ def notifications_visible(*, subscriber_id: int) -> QuerySet[Notification]:
             .select_related("category").order_by("-id"))
 
 
+def notification_cursor(value: str | None) -> int | None:
+    """A client's resume position (``last_id``, ``after``, ``Last-Event-ID``): a notification
+    id, or None ("from now") for anything else. ASCII digits only (``"²".isdigit()`` is
+    true), and no larger than a database integer holds."""
+    if not (value and value.isascii() and value.isdigit()):
+        return None
+    return min(int(value), 2**63 - 1)
+
+
 def notifications_after(*, subscriber_id: int, after_id: int,
                         limit: int = CATCH_UP_LIMIT) -> list[Notification]:
     """What a client that last saw ``after_id`` missed, oldest first (at most ``limit``)."""

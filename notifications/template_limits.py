@@ -40,6 +40,8 @@ MAX_POWER_BITS = 10_000
 TEMPLATE_FILENAME = "<template>"
 
 _PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+#: What Jinja2 passes to a filter before its value, for filters marked to take it.
+_PASSED_BEFORE_VALUE = (SandboxedEnvironment, Context, nodes.EvalContext)
 _FORMAT_WIDTH = re.compile(r"\d+")
 
 
@@ -203,9 +205,7 @@ def _bounded_filter(name: str, original):
     """``original`` with the size check for ``name`` before it runs."""
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        # Filters that take the environment or a context get it first; the value follows.
-        passed = (SandboxedEnvironment, Context, nodes.EvalContext)
-        values = [a for a in args if not isinstance(a, passed)]
+        values = [a for a in args if not isinstance(a, _PASSED_BEFORE_VALUE)]
         value, rest = (values[0], values[1:]) if values else (None, [])
         if name == "center":
             width = rest[0] if rest else kwargs.get("width", 80)
@@ -222,8 +222,7 @@ def _bounded_filter(name: str, original):
             _check_replace(str(value), rest[0], rest[1])
         return original(*args, **kwargs)
 
-    # Jinja2 passes the environment or context to filters marked for it; keep the mark.
-    for mark in ("jinja_pass_arg",):
-        if hasattr(original, mark):
-            setattr(bounded, mark, getattr(original, mark))
+    # Jinja2 passes the environment or a context to filters marked for it; keep the mark.
+    if hasattr(original, "jinja_pass_arg"):
+        bounded.jinja_pass_arg = original.jinja_pass_arg
     return bounded

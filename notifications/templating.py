@@ -24,7 +24,6 @@ from notifications.template_limits import (
     needs_step_limit,
 )
 
-_SOURCE_NAME = TEMPLATE_FILENAME
 _TEXT_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=False)
 _HTML_ENV = BoundedSandbox(undefined=StrictUndefined, autoescape=True)
 
@@ -47,7 +46,7 @@ class TemplateProblem(Exception):
 
 def _runtime_line(exc: BaseException) -> int | None:
     """Jinja2 rewrites tracebacks so template frames carry the template's own line numbers."""
-    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == _SOURCE_NAME]
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == TEMPLATE_FILENAME]
     return lines[-1] if lines else None
 
 
@@ -56,7 +55,7 @@ def _compile(source: str, html: bool):
     env = _HTML_ENV if html else _TEXT_ENV
     try:
         parsed = env.parse(source)
-        code = env.compile(parsed, filename=_SOURCE_NAME)
+        code = env.compile(parsed, filename=TEMPLATE_FILENAME)
         template = env.template_class.from_code(env, code, env.make_globals(None))
         template.step_limit = needs_step_limit(parsed)  # loops or macros: count its steps
         return template

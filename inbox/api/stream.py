@@ -23,7 +23,12 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from inbox.auth import bearer_token, subscriber_for_user
 from inbox.live.publisher import live_payload
-from inbox.selectors import notification_as_dict, notifications_after, unread_count
+from inbox.selectors import (
+    notification_as_dict,
+    notification_cursor,
+    notifications_after,
+    unread_count,
+)
 from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
 from notifications.models import Subscriber
@@ -39,14 +44,6 @@ async def _subscriber(request: HttpRequest) -> Subscriber | None:
 
 def _unauthorized() -> JsonResponse:
     return JsonResponse({"detail": "Log in, or pass an inbox token as ?token=."}, status=401)
-
-
-def _cursor(value: str | None) -> int | None:
-    """A notification id to resume after; anything else means "from now". ASCII digits only
-    (``"²".isdigit()`` is true), and no larger than a database integer holds."""
-    if not (value and value.isascii() and value.isdigit()):
-        return None
-    return min(int(value), 2**63 - 1)
 
 
 @database_sync_to_async
@@ -118,7 +115,7 @@ async def sse_stream(request: HttpRequest):
     subscriber = await _subscriber(request)
     if subscriber is None:
         return _unauthorized()
-    after = _cursor(request.headers.get("Last-Event-ID") or request.GET.get("last_id"))
+    after = notification_cursor(request.headers.get("Last-Event-ID") or request.GET.get("last_id"))
 
     async def events() -> AsyncIterator[str]:
         async with _Listener(subscriber.pk, after) as listener:
@@ -150,7 +147,7 @@ async def long_poll(request: HttpRequest):
     subscriber = await _subscriber(request)
     if subscriber is None:
         return _unauthorized()
-    after = _cursor(request.GET.get("after"))
+    after = notification_cursor(request.GET.get("after"))
     try:
         asked = float(request.GET.get("timeout", settings.INBOX_LONG_POLL_SECONDS))
     except ValueError:

@@ -24,7 +24,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox.auth import subscriber_for_user
 from inbox.consumers.live import LiveSinkMixin
-from inbox.selectors import notification_as_dict, notifications_after, unread_count
+from inbox.selectors import (
+    notification_as_dict,
+    notification_cursor,
+    notifications_after,
+    unread_count,
+)
 from inbox.services.live import subscriber_group
 from inbox.services.tokens import inbox_token_subscriber
 
@@ -59,8 +64,6 @@ class InboxConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
 
     def _first_time(self, notification_id: int) -> bool:
         """Whether ``notification_id`` was not sent on this socket lately (and note it)."""
-        if not hasattr(self, "_sent_ids"):
-            self._sent_ids, self._sent_order = set(), deque()
         if notification_id in self._sent_ids:
             return False
         self._sent_ids.add(notification_id)
@@ -83,11 +86,12 @@ class InboxConsumer(LiveSinkMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED)
             return
         self.group = subscriber_group(subscriber.pk)
+        self._sent_ids: set[int] = set()  # the ids of _sent_order, for lookups
+        self._sent_order: deque[int] = deque()
         # Join before reading what was missed, so nothing falls in between.
         await self.live_join(self.group)
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        last_id = (query.get("last_id") or [""])[0]
-        after = int(last_id) if last_id.isdigit() else None
+        after = notification_cursor((query.get("last_id") or [""])[0])
         count, missed = await _catch_up(subscriber.pk, after)
         await self.send_json({"type": "hello", "subscriber": subscriber.external_id,
                               "unread_count": count})

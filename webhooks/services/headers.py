@@ -75,6 +75,17 @@ def headers_masked(headers: dict[str, str]) -> dict[str, str]:
             for name, value in headers.items()}
 
 
+def _secret_parts(name: str, value: str) -> list[str]:
+    """What in a sent header is secret: each signature of ``Webhook-Signature`` (its version
+    prefix is not), or the whole value of a credential-like header and, for
+    ``Bearer abc…``, the credential alone (the scheme is no secret)."""
+    if name.lower() == "webhook-signature":
+        return [part.partition(",")[2] for part in value.split()]
+    if header_is_sensitive(name):
+        return [value, *value.split()[1:]]
+    return []
+
+
 def headers_for_log(headers: dict[str, str]) -> dict[str, str]:
     """For attempt logs: credential-like values and signatures replaced, the rest as sent."""
     logged = {}
@@ -82,10 +93,8 @@ def headers_for_log(headers: dict[str, str]) -> dict[str, str]:
         if name.lower() == "webhook-signature":
             # How many signatures went out matters during a rotation; their values do not.
             logged[name] = " ".join(f"{part.partition(',')[0]},{REDACTED}" for part in value.split())
-        elif header_is_sensitive(name):
-            logged[name] = REDACTED
         else:
-            logged[name] = value
+            logged[name] = REDACTED if _secret_parts(name, value) else value
     return logged
 
 
@@ -97,15 +106,8 @@ def excerpt_redacted(excerpt: str, headers: dict[str, str]) -> str:
     """``excerpt`` (a receiver's answer) with every secret value Clarion sent in ``headers``
     replaced: a receiver that echoes its request headers must not make them readable in the
     attempt log, the API or the admin."""
-    secrets = []
-    for name, value in headers.items():
-        if name.lower() == "webhook-signature":
-            secrets += [part.partition(",")[2] for part in value.split()]
-        elif header_is_sensitive(name):
-            secrets.append(value)
-            # "Bearer abc…": the credential alone may be echoed too (the scheme is no secret).
-            secrets += value.split()[1:]
-    for secret in sorted(set(secrets), key=len, reverse=True):
+    secrets = {part for name, value in headers.items() for part in _secret_parts(name, value)}
+    for secret in sorted(secrets, key=len, reverse=True):  # "Bearer abc" before "abc"
         if len(secret) >= _MIN_ECHOED_SECRET:
             excerpt = excerpt.replace(secret, REDACTED)
     return excerpt
