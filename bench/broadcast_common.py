@@ -54,17 +54,18 @@ def reset() -> None:
 
 def audience_create(size: int, *, group: str = "everyone") -> int:
     """``size`` subscribers (with e-mail addresses) in one group, written with COPY; the group id."""
-    from notifications.models import RecipientGroup
+    from notifications.models import RecipientGroup, default_directory_id
 
+    directory_id = default_directory_id()
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM notifications_subscriber")
         start = cursor.fetchone()[0] + 1
-        with cursor.copy("COPY notifications_subscriber (external_id, email, phone, first_name, "
-                         "last_name, locale, timezone, channel_addresses, data, "
+        with cursor.copy("COPY notifications_subscriber (directory_id, external_id, email, phone, "
+                         "first_name, last_name, locale, timezone, channel_addresses, data, "
                          "email_undeliverable_reason, created_at, updated_at) FROM STDIN") as copy:
             for i in range(start, start + size):
-                copy.write_row((f"user-{i}", f"user-{i}@example.com", "", f"Name{i}", "", "",
-                                "", "{}", "{}", "", "now", "now"))
+                copy.write_row((directory_id, f"user-{i}", f"user-{i}@example.com", "",
+                                f"Name{i}", "", "", "", "{}", "{}", "", "now", "now"))
         created = RecipientGroup.objects.create(name=f"{group}-{uuid.uuid4().hex[:6]}")
         cursor.execute("INSERT INTO notifications_recipientgroup_members (recipientgroup_id, "
                        "subscriber_id) SELECT %s, id FROM notifications_subscriber WHERE id >= %s",

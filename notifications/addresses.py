@@ -33,11 +33,23 @@ def phone_validate(address: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Apprise schemes whose plugins reach their peer below Python's sockets (D-Bus, desktop
+# notifiers, a USB light, the local syslog socket): the address policy cannot check where
+# they go, so they are refused (notifications.http.socket_guard checks all the others).
+APPRISE_UNCHECKABLE_SCHEMES = frozenset({
+    "dbus", "kde", "qt", "gio", "glib", "gnome", "macosx", "windows", "blink1", "syslog"})
+
+
 def _apprise_validate(address: str) -> None:
     import apprise  # loads its plugins; only needed when an Apprise target is entered
 
     if "://" not in address:
         raise ValidationError("An Apprise target is a URL such as 'tgram://token/chat'.")
+    scheme = address.split("://", 1)[0].lower()
+    if scheme in APPRISE_UNCHECKABLE_SCHEMES:
+        raise ValidationError(f"Apprise's {scheme}:// talks to this machine's own services, "
+                              f"which the outbound address policy cannot check; it is not "
+                              f"allowed.")
     if apprise.Apprise.instantiate(address) is None:
         raise ValidationError("Apprise does not recognise this URL (unknown service or "
                               "missing parts).")
@@ -57,10 +69,19 @@ def _credential_validate(channel: str, address: str) -> None:
         _url(address)
 
 
-def address_validate(*, channel: str, address: str, field: str = "address") -> None:
-    """Raise ``ValidationError`` (keyed by ``field``) when ``address`` is not usable on ``channel``."""
+def address_validate(*, channel: str, address: str, field: str = "address",
+                     staff: bool = True) -> None:
+    """Raise ``ValidationError`` (keyed by ``field``) when ``address`` is not usable on ``channel``.
+
+    ``staff=False`` for what an integrator's API key sends: Apprise URLs are staff's only.
+    """
     if channel not in Channel.values:
         raise ValidationError({field: f"Unknown channel {channel!r}."})
+    if channel == Channel.APPRISE and not staff:
+        # Some Apprise plugins read local files named in the URL (key files) and a hundred
+        # plugins are a large surface: staff enter these in the admin or a config file.
+        raise ValidationError({field: "Apprise targets are set by staff (in the admin or a "
+                                      "configuration file), not through the API."})
     if not isinstance(address, str) or not address.strip():
         raise ValidationError({field: f"An address is required for the {channel} channel."})
     if channel == Channel.WEBHOOK:

@@ -12,6 +12,7 @@ from notifications.models import (
     RecipientGroup,
     Rule,
     Subscriber,
+    default_directory_id,
 )
 from notifications.services.api_keys import SCOPES, api_key_create
 
@@ -22,6 +23,9 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"app-{n}")
     contact_email = "owner@example.com"
+    # The tests' subscribers and groups are made in the default directory; an Application
+    # with a directory of its own is made with ``directory=None`` (see test_tenants.py).
+    directory_id = factory.LazyFunction(default_directory_id)
 
 
 def make_api_key(*, application: Application | None = None, scopes=None):

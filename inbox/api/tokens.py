@@ -21,7 +21,9 @@ class InboxTokenView(APIView):
         "InboxToken", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField(),
                        "subscriber": serializers.CharField()})})
     def post(self, request, external_id: str):
-        subscriber = get_object_or_404(Subscriber, external_id=external_id)
+        # Only a subscriber of the caller's own directory: a token reads that person's inbox.
+        subscriber = get_object_or_404(Subscriber, external_id=external_id,
+                                       directory_id=request.user.application.directory_id)
         minted = inbox_token_mint(subscriber=subscriber)
         return Response({"token": minted.token, "expires_at": minted.expires_at,
                          "subscriber": subscriber.external_id}, status=status.HTTP_201_CREATED)

@@ -82,5 +82,6 @@ def notification_send_test(*, subscriber: Subscriber):
 
     test_rule_ensure()
     event, _ = event_ingest(event_type=TEST_EVENT_TYPE, recipients=[subscriber.external_id],
-                            data={"sent_at": timezone.now().isoformat()})
+                            data={"sent_at": timezone.now().isoformat()},
+                            directory_id=subscriber.directory_id)
     return event

@@ -39,11 +39,12 @@ class ApiKeyInline(ReadOnlyInline):
 
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
-    list_display = ("name", "contact_email", "is_active", "live_keys", "created_at")
-    list_filter = ("is_active",)
+    list_display = ("name", "contact_email", "is_active", "directory", "live_keys", "created_at")
+    list_filter = ("is_active", "directory")
+    list_select_related = ("directory",)
     search_fields = ("name", "contact_email")
     readonly_fields = ("created_at", "add_key_link")
-    fields = ("name", "contact_email", "is_active", "created_at", "add_key_link")
+    fields = ("name", "contact_email", "is_active", "directory", "created_at", "add_key_link")
     inlines = [ApiKeyInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:

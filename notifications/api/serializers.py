@@ -104,8 +104,24 @@ class EventDetailSerializer(EventSerializer):
         fields = [*EventSerializer.Meta.fields, "deliveries"]
 
 
-class SubscriberSerializer(serializers.ModelSerializer):
+class DirectoryUnique:
+    """Checks a name is free in the caller's directory (the database constraint is on
+    (directory, name), which DRF cannot see because the directory is not a field)."""
+
+    unique_field = ""
+
+    def _directory_taken(self, value: str) -> bool:
+        model = self.Meta.model
+        taken = model.objects.filter(directory_id=self.context.get("directory_id"),
+                                     **{self.unique_field: value})
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        return taken.exists()
+
+
+class SubscriberSerializer(DirectoryUnique, serializers.ModelSerializer):
     groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    unique_field = "external_id"
 
     class Meta:
         model = Subscriber
@@ -113,12 +129,17 @@ class SubscriberSerializer(serializers.ModelSerializer):
                   "timezone", "channel_addresses", "data", "groups", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
+    def validate_external_id(self, value):
+        if self._directory_taken(value):
+            raise serializers.ValidationError("A subscriber with this external id already exists.")
+        return value
+
     def validate_channel_addresses(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object of channel → address.")
         for channel, address in value.items():
             try:
-                address_validate(channel=channel, address=address, field=channel)
+                address_validate(channel=channel, address=address, field=channel, staff=False)
             except Exception as exc:  # Django ValidationError, re-raised in DRF's shape
                 raise serializers.ValidationError(getattr(exc, "message_dict", str(exc))) from exc
         return value
@@ -136,21 +157,33 @@ class GroupTargetSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         try:
-            address_validate(channel=attrs["channel"], address=attrs["address"])
+            address_validate(channel=attrs["channel"], address=attrs["address"], staff=False)
         except Exception as exc:
             raise serializers.ValidationError(getattr(exc, "message_dict", str(exc))) from exc
         return attrs
 
 
-class RecipientGroupSerializer(serializers.ModelSerializer):
-    members = serializers.SlugRelatedField(slug_field="external_id", many=True, required=False,
-                                           queryset=Subscriber.objects.all())
+class DirectoryMembers(serializers.SlugRelatedField):
+    """Members named by external id, looked up in the caller's directory only."""
+
+    def get_queryset(self):
+        return Subscriber.objects.filter(directory_id=self.context.get("directory_id"))
+
+
+class RecipientGroupSerializer(DirectoryUnique, serializers.ModelSerializer):
+    members = DirectoryMembers(slug_field="external_id", many=True, required=False)
     targets = GroupTargetSerializer(many=True, required=False)
+    unique_field = "name"
 
     class Meta:
         model = RecipientGroup
         fields = ["name", "description", "members", "targets", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+
+    def validate_name(self, value):
+        if self._directory_taken(value):
+            raise serializers.ValidationError("A recipient group with this name already exists.")
+        return value
 
     def validate_targets(self, value):
         seen = set()

@@ -89,8 +89,30 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
                 .select_related("rule", "subscriber"))
 
 
-class SubscriberViewSet(viewsets.ModelViewSet):
-    """People Clarion can reach, addressed by the integrator's own ``external_id``."""
+class DirectoryScoped:
+    """A viewset over the caller's directory only: another Application's subscribers and
+    groups are not found (404), and what the caller creates lands in its own directory."""
+
+    def directory_id(self) -> int | None:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return None
+        return self.request.user.application.directory_id
+
+    def get_queryset(self):
+        return super().get_queryset().filter(directory_id=self.directory_id())
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "directory_id": self.directory_id()}
+
+    def perform_create(self, serializer):
+        serializer.save(directory_id=self.directory_id())
+
+
+class SubscriberViewSet(DirectoryScoped, viewsets.ModelViewSet):
+    """People Clarion can reach, addressed by the integrator's own ``external_id``.
+
+    Each Application sees only the subscribers of its own directory.
+    """
 
     required_scopes = scopes_for("subscribers")
     serializer_class = SubscriberSerializer
@@ -100,10 +122,11 @@ class SubscriberViewSet(viewsets.ModelViewSet):
     filterset_fields = ["email", "phone"]
 
 
-class RecipientGroupViewSet(viewsets.ModelViewSet):
+class RecipientGroupViewSet(DirectoryScoped, viewsets.ModelViewSet):
     """Named audiences (``#admins``) with subscriber members and raw channel targets.
 
-    Address a group by its name with or without the leading '#'.
+    Address a group by its name with or without the leading '#'. Each Application sees
+    only the groups of its own directory.
     """
 
     required_scopes = scopes_for("groups")

@@ -1,7 +1,13 @@
 """Data model of the notifications core (design §4), one module per concern."""
 
 from notifications.models.applications import ApiKey, Application
-from notifications.models.audience import GroupTarget, RecipientGroup, Subscriber
+from notifications.models.audience import (
+    Directory,
+    GroupTarget,
+    RecipientGroup,
+    Subscriber,
+    default_directory_id,
+)
 from notifications.models.choices import (
     Audience,
     Channel,
@@ -24,6 +30,7 @@ __all__ = [
     "Channel",
     "ChannelAdminPage",
     "Delivery",
+    "Directory",
     "DeliveryAttempt",
     "DeliveryStatus",
     "DigestBatch",
@@ -39,5 +46,6 @@ __all__ = [
     "SkipReason",
     "Subscriber",
     "TargetSecret",
+    "default_directory_id",
     "TrackingEvent",
 ]

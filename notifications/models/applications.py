@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
+
+from notifications.models.audience import Directory, default_directory_id
 
 # Scopes an API key can hold; views name the scope each method needs.
 SCOPES = {
@@ -27,6 +29,11 @@ class Application(models.Model):
     name = models.CharField(max_length=100, unique=True)
     contact_email = models.EmailField(blank=True, help_text="Told when something needs attention.")
     is_active = models.BooleanField(default=True)
+    directory = models.ForeignKey(
+        Directory, on_delete=models.PROTECT, related_name="applications", blank=True,
+        help_text="The subscribers and groups this Application's keys see and change. Empty: a "
+                  "directory of its own, named after the Application. Point several Applications "
+                  "at one directory to let them share their people (one inbox per person).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -34,6 +41,31 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.directory_id is None:
+            self.directory = _own_directory(self.name)
+        super().save(*args, **kwargs)
+
+
+def directory_id_for(application: Application | None) -> int:
+    """The directory an event or request of ``application`` resolves names in (staff's own
+    triggers, with no Application, use the default directory)."""
+    if application is None or application.directory_id is None:
+        return default_directory_id()
+    return application.directory_id
+
+
+def _own_directory(name: str) -> Directory:
+    """A new directory named after an Application (suffixed when the name is taken)."""
+    for attempt in range(1, 100):
+        candidate = name if attempt == 1 else f"{name} ({attempt})"
+        try:
+            with transaction.atomic():
+                return Directory.objects.create(name=candidate[:100])
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"No free directory name for {name!r}.")
 
 
 class ApiKey(models.Model):

@@ -1,4 +1,13 @@
-"""Who can be reached: subscribers, recipient groups and the raw targets on groups."""
+"""Who can be reached: directories, subscribers, recipient groups and the raw targets on groups.
+
+A *directory* is the namespace an Application's key sees: its subscribers and
+groups, each unique by external id or name within it. Each Application gets a
+directory of its own, so two integrators cannot read or change each other's
+people and the same external id may exist in both; staff may point several
+Applications at one directory when one organisation wants a single inbox per
+person. Staff-made rows (admin, config files, the command line) live in the
+``default`` directory unless staff pick another.
+"""
 
 from __future__ import annotations
 
@@ -21,16 +30,44 @@ EXTERNAL_ID_VALIDATOR = RegexValidator(r"^[^/\s][^/]*$", "An external id cannot 
 E164_VALIDATOR = RegexValidator(r"^\+[1-9]\d{6,14}$", "Use E.164 format, e.g. +14155550100.")
 
 
+DEFAULT_DIRECTORY_NAME = "default"
+
+
+class Directory(models.Model):
+    """A namespace of subscribers and groups, read and written by the Applications using it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "directories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_directory_id() -> int:
+    """The ``default`` directory's id, creating it when a flushed database lost it.
+
+    Not cached: tests that flush the database re-create it under a new id.
+    """
+    directory, _ = Directory.objects.get_or_create(name=DEFAULT_DIRECTORY_NAME)
+    return directory.pk
+
+
 def validate_timezone(value: str) -> None:
     if value and value not in zoneinfo.available_timezones():
         raise ValidationError(f"Unknown time zone {value!r}.")
 
 
 class Subscriber(models.Model):
-    """A person the platform can reach, keyed by the integrator's own id."""
+    """A person the platform can reach, keyed by the integrator's own id within a directory."""
 
-    external_id = models.CharField(max_length=200, unique=True,
-                                   validators=[EXTERNAL_ID_VALIDATOR])
+    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="subscribers",
+                                  default=default_directory_id)
+    external_id = models.CharField(max_length=200, validators=[EXTERNAL_ID_VALIDATOR])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=16, blank=True, validators=[E164_VALIDATOR])
     first_name = models.CharField(max_length=100, blank=True)
@@ -52,6 +89,10 @@ class Subscriber(models.Model):
 
     class Meta:
         ordering = ["external_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["directory", "external_id"],
+                                    name="unique_subscriber_per_directory"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -99,7 +140,9 @@ class Subscriber(models.Model):
 class RecipientGroup(models.Model):
     """A named audience such as ``#admins``: subscribers plus raw channel targets."""
 
-    name = models.CharField(max_length=64, unique=True, validators=[GROUP_NAME_VALIDATOR])
+    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="groups",
+                                  default=default_directory_id)
+    name = models.CharField(max_length=64, validators=[GROUP_NAME_VALIDATOR])
     description = models.CharField(max_length=200, blank=True)
     members = models.ManyToManyField(Subscriber, blank=True, related_name="groups")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -108,6 +151,9 @@ class RecipientGroup(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "recipient group"
+        constraints = [
+            models.UniqueConstraint(fields=["directory", "name"], name="unique_group_per_directory"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 
 from notifications.models.applications import ApiKey, Application
-from notifications.models.audience import Subscriber
+from notifications.models.audience import Directory, Subscriber
 from notifications.models.choices import Channel, DeliveryStatus, EventStatus, SkipReason
 from notifications.models.rules import Rule
 
@@ -20,6 +20,11 @@ class Event(models.Model):
                                     related_name="events")
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="events")
+    # Where the names in ``recipients`` are looked up: the Application's directory when the
+    # event was accepted (a later move of the Application does not re-target it). Empty on
+    # events accepted before directories existed, which mean the default directory.
+    directory = models.ForeignKey(Directory, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
     event_type = models.CharField(max_length=200)
     data = models.JSONField(default=dict, blank=True)
     recipients = models.JSONField(default=list, blank=True, help_text="As given in the trigger.")

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from notifications.models import Audience, Event, GroupTarget, RecipientGroup, Rule, Subscriber
+from notifications.models import (
+    Audience,
+    Event,
+    GroupTarget,
+    RecipientGroup,
+    Rule,
+    Subscriber,
+    default_directory_id,
+)
 from notifications.services.recipients import recipients_parse
 
 
@@ -38,6 +46,7 @@ class AudienceSpec:
     """Who a rule reaches for one event, before anyone is looked up."""
 
     external_ids: frozenset[str] = frozenset()
+    directory_id: int | None = None  # where ``external_ids`` are looked up
     group_ids: frozenset[int] = frozenset()
     targets: tuple[tuple[str, str], ...] = field(default=())
 
@@ -46,17 +55,23 @@ def audience_spec(*, event: Event, rule: Rule) -> AudienceSpec:
     external_ids: set[str] = set()
     group_ids: set[int] = set()
     targets: list[tuple[str, str]] = []
+    directory_id = None
     if rule.audience in (Audience.RECIPIENTS, Audience.BOTH):
-        # Checked on ingest; a group or subscriber deleted since then simply
+        # Names in ``to`` mean what they mean in the event's Application's directory.
+        # They were checked on ingest; a group or subscriber deleted since then simply
         # drops out of the queries below instead of failing the whole event.
+        directory_id = event.directory_id or default_directory_id()
         parsed = recipients_parse(event.recipients, check_exist=False)
         external_ids.update(parsed.subscriber_ids)
-        group_ids.update(RecipientGroup.objects.filter(name__in=parsed.group_names)
+        group_ids.update(RecipientGroup.objects.filter(directory_id=directory_id,
+                                                       name__in=parsed.group_names)
                          .values_list("pk", flat=True))
         targets += parsed.targets
     if rule.audience in (Audience.GROUPS, Audience.BOTH):
+        # The rule's groups were chosen by staff, whichever directory they are in.
         group_ids.update(rule.groups.values_list("pk", flat=True))
-    return AudienceSpec(frozenset(external_ids), frozenset(group_ids), tuple(targets))
+    return AudienceSpec(frozenset(external_ids), directory_id, frozenset(group_ids),
+                        tuple(targets))
 
 
 def audience_subscribers(spec: AudienceSpec, *, after: int = 0,
@@ -75,8 +90,8 @@ def audience_subscribers(spec: AudienceSpec, *, after: int = 0,
     member_bounds = {f"subscriber_id__{lookup[4:]}": value for lookup, value in bounds.items()}
     membership = RecipientGroup.members.through.objects.filter(
         recipientgroup_id__in=spec.group_ids, **member_bounds).values("subscriber_id")
-    return Subscriber.objects.filter(
-        Q(external_id__in=spec.external_ids) | Q(pk__in=membership), **bounds)
+    named = Q(directory_id=spec.directory_id, external_id__in=spec.external_ids)
+    return Subscriber.objects.filter(named | Q(pk__in=membership), **bounds)
 
 
 def audience_chunk_end(spec: AudienceSpec, *, after: int, size: int) -> int | None:

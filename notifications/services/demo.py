@@ -22,6 +22,7 @@ from notifications.models import (
     RecipientGroup,
     Rule,
     Subscriber,
+    default_directory_id,
 )
 from notifications.models.applications import SCOPES
 from notifications.services.api_keys import MintedKey, api_key_create
@@ -86,7 +87,7 @@ def _subscriber(*, user, result: DemoResult) -> Subscriber:
     # The admin may already be linked to another subscriber (the link is one-to-one).
     free_user = user if not Subscriber.objects.filter(user=user).exists() else None
     subscriber, created = Subscriber.objects.get_or_create(
-        external_id=SUBSCRIBER_ID,
+        directory_id=default_directory_id(), external_id=SUBSCRIBER_ID,
         defaults={"email": "demo@example.com", "first_name": "Demo", "user": free_user})
     if not created and subscriber.user_id is None and free_user is not None:
         subscriber.user = free_user
@@ -107,7 +108,8 @@ def _api_key(*, application: Application, result: DemoResult) -> None:
 
 def _group(*, subscriber: Subscriber, result: DemoResult) -> RecipientGroup:
     group, created = RecipientGroup.objects.get_or_create(
-        name=GROUP_NAME, defaults={"description": "Operations: told about every order."})
+        directory_id=default_directory_id(), name=GROUP_NAME,
+        defaults={"description": "Operations: told about every order."})
     if created:
         group.members.add(subscriber)
         GroupTarget.objects.create(group=group, channel="email", address="ops@example.com",
@@ -143,7 +145,10 @@ def demo_load(*, admin_password: str) -> DemoResult:
     with transaction.atomic():
         user = _admin(password=admin_password, result=result)
         subscriber = _subscriber(user=user, result=result)
-        application, created = Application.objects.get_or_create(name=APPLICATION_NAME)
+        # The demo application shares the default directory with what staff create, so the
+        # demo subscriber and #admins are the ones its key sees.
+        application, created = Application.objects.get_or_create(
+            name=APPLICATION_NAME, defaults={"directory_id": default_directory_id()})
         result.note(created, f"application {APPLICATION_NAME!r}")
         _api_key(application=application, result=result)
         category, created = Category.objects.get_or_create(key="orders",

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from notifications.handoff import event_enqueue_on_commit
 from notifications.models import ApiKey, Application, Event, EventStatus
+from notifications.models.applications import directory_id_for
 
 EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
@@ -39,7 +40,8 @@ def _request_hash(event_type: str, recipients: Any, data: Any,
 def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
                  application: Application | None = None, api_key: ApiKey | None = None,
                  idempotency_key: str | None = None,
-                 send_at: datetime | None = None) -> tuple[Event, bool]:
+                 send_at: datetime | None = None,
+                 directory_id: int | None = None) -> tuple[Event, bool]:
     """Validate and store a trigger; return ``(event, created)``.
 
     Raise ``ValidationError`` naming the bad field, or ``IdempotencyConflict``
@@ -67,12 +69,16 @@ def event_ingest(*, event_type: str, recipients: list | None, data: dict | None,
         if existing is not None:
             return _replayed(existing, request_hash), False
 
-    parsed = recipients_parse(recipients)
+    # Names in ``to`` are the Application's (staff may name a directory of their own).
+    directory_id = directory_id or directory_id_for(application)
+    # A trigger through an API key may not name Apprise URLs (staff's only).
+    parsed = recipients_parse(recipients, directory_id=directory_id, staff=api_key is None)
     try:
         with transaction.atomic():
-            inline_subscribers_upsert(parsed)
+            inline_subscribers_upsert(parsed, directory_id=directory_id)
             event = Event.objects.create(
-                application=application, api_key=api_key, event_type=event_type, data=data,
+                application=application, api_key=api_key, directory_id=directory_id,
+                event_type=event_type, data=data,
                 recipients=recipients, idempotency_key=idempotency_key or None,
                 request_hash=request_hash, send_at=send_at,
                 status=EventStatus.SCHEDULED if later else EventStatus.RECEIVED,

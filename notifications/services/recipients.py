@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from notifications.addresses import address_validate
-from notifications.models import Channel, RecipientGroup, Subscriber
+from notifications.models import Channel, RecipientGroup, Subscriber, default_directory_id
 
 MAX_RECIPIENTS = 1000
 INLINE_SUBSCRIBER_FIELDS = {"email", "phone", "first_name", "last_name", "locale", "timezone",
@@ -32,7 +32,7 @@ class ParsedRecipients:
     inline_subscribers: list[dict] = field(default_factory=list)
 
 
-def _parse_entry(entry: object, parsed: ParsedRecipients) -> None:
+def _parse_entry(entry: object, parsed: ParsedRecipients, *, staff: bool) -> None:
     if isinstance(entry, str):
         if not entry.strip():
             raise ValueError("an empty string is not a recipient")
@@ -59,13 +59,14 @@ def _parse_entry(entry: object, parsed: ParsedRecipients) -> None:
     if channel not in Channel.values or channel == Channel.INAPP:
         raise ValueError(f"unknown channel {channel!r}")
     try:
-        address_validate(channel=channel, address=address)
+        address_validate(channel=channel, address=address, staff=staff)
     except ValidationError as exc:
         raise ValueError(" ".join(exc.messages)) from exc
     parsed.targets.append((channel, address))
 
 
-def recipients_parse(raw: object, *, check_exist: bool = True) -> ParsedRecipients:
+def recipients_parse(raw: object, *, check_exist: bool = True, directory_id: int | None = None,
+                     staff: bool = True) -> ParsedRecipients:
     """Parse and check a ``to`` list; raise ``ValidationError({"to": [...]})`` naming each problem.
 
     With ``check_exist`` every named subscriber and group must exist.
@@ -81,35 +82,38 @@ def recipients_parse(raw: object, *, check_exist: bool = True) -> ParsedRecipien
     problems = []
     for index, entry in enumerate(raw):
         try:
-            _parse_entry(entry, parsed)
+            _parse_entry(entry, parsed, staff=staff)
         except ValueError as exc:
             problems.append(f"Recipient {index} ({entry!r}): {str(exc).rstrip('.')}.")
     if problems:
         raise ValidationError({"to": problems})
     if check_exist:
-        _check_exist(parsed)
+        _check_exist(parsed, directory_id=directory_id or default_directory_id())
     return parsed
 
 
-def _check_exist(parsed: ParsedRecipients) -> None:
+def _check_exist(parsed: ParsedRecipients, *, directory_id: int) -> None:
     inline = {entry["subscriber_id"] for entry in parsed.inline_subscribers}
     wanted = set(parsed.subscriber_ids) - inline
-    known = set(Subscriber.objects.filter(external_id__in=wanted)
+    known = set(Subscriber.objects.filter(directory_id=directory_id, external_id__in=wanted)
                 .values_list("external_id", flat=True))
     problems = [f"Unknown subscriber {name!r}." for name in sorted(wanted - known)]
     groups = set(parsed.group_names)
-    known_groups = set(RecipientGroup.objects.filter(name__in=groups).values_list("name", flat=True))
+    known_groups = set(RecipientGroup.objects.filter(directory_id=directory_id, name__in=groups)
+                       .values_list("name", flat=True))
     problems += [f"Unknown group {name!r}." for name in sorted(groups - known_groups)]
     if problems:
         raise ValidationError({"to": problems})
 
 
-def inline_subscribers_upsert(parsed: ParsedRecipients) -> None:
-    """Create or update the subscribers given inline; call inside the ingest transaction."""
+def inline_subscribers_upsert(parsed: ParsedRecipients, *, directory_id: int) -> None:
+    """Create or update the subscribers given inline, in ``directory_id``; call inside the
+    ingest transaction."""
     for entry in parsed.inline_subscribers:
         defaults = {k: v for k, v in entry.items() if k in INLINE_SUBSCRIBER_FIELDS}
-        subscriber = (Subscriber.objects.filter(external_id=entry["subscriber_id"]).first()
-                      or Subscriber(external_id=entry["subscriber_id"]))
+        subscriber = (Subscriber.objects.filter(directory_id=directory_id,
+                                                external_id=entry["subscriber_id"]).first()
+                      or Subscriber(directory_id=directory_id, external_id=entry["subscriber_id"]))
         for name, value in defaults.items():
             setattr(subscriber, name, value)
         try:

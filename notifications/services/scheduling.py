@@ -16,7 +16,7 @@ import json
 import logging
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -52,7 +52,11 @@ def send_at_parse(value: Any) -> datetime | None:
     if timezone.is_naive(parsed):
         # A time without an offset means different moments to different readers.
         raise ValidationError({"send_at": ["Add a UTC offset (e.g. +02:00 or Z)."]})
-    return parsed
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({"send_at": ["The date is out of range."]}) from None
 
 
 def send_at_check(*, send_at: datetime | None, now: datetime) -> datetime | None:
@@ -124,16 +128,20 @@ def recurring_event_save(*, task=None, name: str, event_type: str, recipients: l
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     from notifications.models import Application
+    from notifications.models.applications import directory_id_for
     from notifications.services.events import EVENT_TYPE_RE
     from notifications.services.recipients import recipients_parse
 
     if not EVENT_TYPE_RE.match(event_type or ""):
         raise ValidationError({"event_type": ["Use 1-200 letters, digits, '.', '_', '-' or ':'."]})
-    recipients_parse(recipients)  # raises {"to": [...]} naming each bad recipient
+    application = Application.objects.filter(name=application_name).first() \
+        if application_name else None
+    if application_name and application is None:
+        raise ValidationError({"application": [f"No application named {application_name!r}."]})
+    # Names in ``to`` are looked up where the Application's events will look them up.
+    recipients_parse(recipients, directory_id=directory_id_for(application))
     if not isinstance(data, dict):
         raise ValidationError({"data": ["Must be a JSON object."]})
-    if application_name and not Application.objects.filter(name=application_name).exists():
-        raise ValidationError({"application": [f"No application named {application_name!r}."]})
     try:
         zone = zoneinfo.ZoneInfo(crontab.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -10,6 +10,7 @@ import random
 
 import pytest
 
+from notifications.models import default_directory_id
 from notifications.selectors.audience import (
     AudienceSpec,
     audience_chunk,
@@ -32,6 +33,7 @@ def overlapping():
                 group.members.add(person)
     named = rng.sample(people, 12)
     spec = AudienceSpec(external_ids=frozenset(p.external_id for p in named),
+                        directory_id=default_directory_id(),
                         group_ids=frozenset(g.pk for g in groups[:2]))
     expected = sorted({p.pk for p in named}
                       | {p.pk for g in groups[:2] for p in g.members.all()})

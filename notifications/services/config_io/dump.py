@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from notifications.models import Category, MessageTemplate, RecipientGroup, Rule
+from notifications.models import Category, MessageTemplate, RecipientGroup, Rule, default_directory_id
 from notifications.services.config_io.base import CONFIG_VERSION
 
 
@@ -24,7 +24,8 @@ def _template_out(template: MessageTemplate, *, with_event_type: bool) -> dict[s
 
 def config_dump() -> dict[str, Any]:
     """Return the whole configuration as plain data, in a stable order for clean diffs."""
-    groups = RecipientGroup.objects.prefetch_related("members", "targets").order_by("name")
+    groups = (RecipientGroup.objects.filter(directory_id=default_directory_id())
+              .prefetch_related("members", "targets").order_by("name"))
     rules = (Rule.objects.select_related("category").prefetch_related("groups", "templates")
              .order_by("name"))
     event_templates = MessageTemplate.objects.filter(rule__isnull=True).order_by(

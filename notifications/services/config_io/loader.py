@@ -18,6 +18,7 @@ from notifications.models import (
     RecipientGroup,
     Rule,
     Subscriber,
+    default_directory_id,
 )
 from notifications.services.config_io.base import TEMPLATE_FIELDS, ConfigError, LoadSummary
 from notifications.services.config_io.checks import SHAPES, item_label
@@ -56,6 +57,8 @@ class ConfigLoader:
     def __init__(self, *, config: dict[str, Any], prune: bool, summary: LoadSummary):
         self.config = config
         self.summary = summary
+        # A configuration file holds the default directory's groups (staff's own).
+        self.directory_id = default_directory_id()
         self.problems: list[str] = []
         # Names the file keeps per pruned kind; references must stay inside them.
         self.kept: dict[str, set[str]] = {}
@@ -100,7 +103,10 @@ class ConfigLoader:
 
     def referenced(self, model: type[models.Model], kind: str, key: str, names: list[str],
                    label: str, what: str) -> list[models.Model] | None:
-        found = {getattr(o, key): o for o in model._default_manager.filter(**{f"{key}__in": names})}
+        rows = model._default_manager.filter(**{f"{key}__in": names})
+        if model is RecipientGroup:
+            rows = rows.filter(directory_id=self.directory_id)
+        found = {getattr(o, key): o for o in rows}
         if kind in self.kept:
             found = {name: o for name, o in found.items() if name in self.kept[kind]}
         missing = [name for name in names if name not in found]
@@ -113,6 +119,9 @@ class ConfigLoader:
             return None
         return [found[name] for name in names]
 
+    def groups(self) -> models.QuerySet[RecipientGroup]:
+        return RecipientGroup.objects.filter(directory_id=self.directory_id)
+
     def load_categories(self) -> None:
         for label, item in self.items("categories"):
             category = Category.objects.filter(key=item["key"]).first() or Category(key=item["key"])
@@ -124,8 +133,8 @@ class ConfigLoader:
 
     def load_groups(self) -> None:
         for label, item in self.items("groups"):
-            group = RecipientGroup.objects.filter(name=item["name"]).first() \
-                or RecipientGroup(name=item["name"])
+            group = self.groups().filter(name=item["name"]).first() \
+                or RecipientGroup(directory_id=self.directory_id, name=item["name"])
             outcome = self.upsert(group, {"description": _text(item, "description")}, label)
             if outcome is None:
                 continue
@@ -141,7 +150,8 @@ class ConfigLoader:
             self.count("groups", outcome)
 
     def referenced_subscribers(self, names: list[str], label: str) -> list[Subscriber] | None:
-        found = {s.external_id: s for s in Subscriber.objects.filter(external_id__in=names)}
+        found = {s.external_id: s for s in Subscriber.objects.filter(
+            directory_id=self.directory_id, external_id__in=names)}
         missing = [name for name in names if name not in found]
         if missing:
             self.problems.append(f"{label}: members: unknown subscriber(s) "
@@ -229,7 +239,7 @@ class ConfigLoader:
             self.count("templates", "deleted",
                        MessageTemplate.objects.filter(pk__in=stale_ids).delete()[0])
         if "groups" in self.kept:
-            stale_groups = RecipientGroup.objects.exclude(name__in=self.kept["groups"])
+            stale_groups = self.groups().exclude(name__in=self.kept["groups"])
             self.count("groups", "deleted", stale_groups.count())
             stale_groups.delete()
         if "categories" in self.kept:
