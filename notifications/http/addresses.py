@@ -132,15 +132,20 @@ def resolve(target: Target) -> list[str]:
     return ips
 
 
+def ip_refusal(text: str) -> str | None:
+    """Why a literal address may not be dialled under the policy (None: it may): the
+    refusal reason, unless ``OUTBOUND_ALLOWED_NETWORKS`` lists the address."""
+    ip = ipaddress.ip_address(text)
+    candidates = [ip, ip.ipv4_mapped] if ip.version == 6 and ip.ipv4_mapped else [ip]
+    if any(c.version == n.version and c in n for c in candidates for n in _allowed_networks()):
+        return None
+    return refusal_reason(ip)
+
+
 def resolve_checked(target: Target) -> list[str]:
     # The only resolution: everything after this dials these literal, checked IPs.
     ips = resolve(target)
-    allowed = _allowed_networks()
     for text in ips:
-        ip = ipaddress.ip_address(text)
-        candidates = [ip, ip.ipv4_mapped] if ip.version == 6 and ip.ipv4_mapped else [ip]
-        if any(c.version == n.version and c in n for c in candidates for n in allowed):
-            continue
-        if reason := refusal_reason(ip):
+        if reason := ip_refusal(text):
             raise BlockedAddress(target.host, text, reason)
     return ips

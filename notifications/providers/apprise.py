@@ -5,13 +5,13 @@ row. The URL (stored encrypted; the delivery holds its reference) is loaded
 into a fresh ``Apprise`` object per send, notified with the subject as title
 and the text as Markdown body, within ``OUTBOUND_TOTAL_TIMEOUT``.
 
-Limits, because Apprise makes its own network calls: they do not pass through
-Clarion's outbound door. Before handing a URL over, the host it names (for
-``json://``, ``gotify://``, ``mmost://`` and the other self-hosted kinds) is
-resolved and checked against the same address policy, so a private or loopback
-host is refused unless ``OUTBOUND_ALLOWED_NETWORKS`` allows it; but Apprise
-resolves the name again itself, and may follow redirects, so a hostile DNS
-server could still steer it — use Apprise targets for services you trust.
+Apprise makes its own network calls, so they cannot pass through Clarion's outbound door;
+instead every socket the send opens — to the service's host, an ``smtp=`` server, an IPv6
+literal, a redirect's destination — is checked against the same address policy at the
+moment it connects (``notifications.http.socket_guard``). A refused connection fails the
+delivery permanently and names the address; Apprise's own redirect following is off.
+Apprise URLs are entered by staff only (the admin, configuration files): the API refuses
+them, because some plugins also read local files named in the URL (key files).
 
 Apprise reports success or failure, not why; its log lines say more. A line
 naming an HTTP 4xx answer (other than 429), or a URL Apprise cannot load, is
@@ -24,30 +24,13 @@ import re
 
 from django.conf import settings
 
-from notifications.http import BlockedAddress, InvalidUrl, OutboundError, url_check
+from notifications.http.socket_guard import RefusedConnection, sockets_guarded
 from notifications.models import Delivery
 from notifications.providers.base import PermanentError, SendResult, TransientError
 from notifications.providers.chat_http import HttpChatProvider, target_for
 from notifications.providers.chat_text import chat_message
 
 _HTTP_ERROR = re.compile(r"error=(\d{3})")
-
-
-def _host_check(plugin) -> None:
-    """Refuse a URL whose host resolves to an address the outbound policy refuses."""
-    host = str(getattr(plugin, "host", "") or "")
-    if not host:
-        return
-    port = getattr(plugin, "port", None) or 80
-    shown = f"[{host}]" if ":" in host else host
-    try:
-        url_check(f"http://{shown}:{port}/")
-    except BlockedAddress as exc:
-        raise PermanentError(f"Apprise: the target's host is refused ({exc}).") from exc
-    except (InvalidUrl, OutboundError):
-        # Not a host name (many services keep a token there) or not resolvable here:
-        # Apprise talks to its service's own fixed host, or fails and says so.
-        return
 
 
 def _failure(logs: list[str]) -> TransientError | PermanentError:
@@ -69,18 +52,25 @@ class AppriseProvider(HttpChatProvider):
 
         url = target_for(delivery, channel=self.channel)
         message = chat_message(delivery.rendered, channel=self.channel)
-        asset = apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY)
+        # In the calling thread (the guard follows it), and no redirects followed.
+        asset = apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY,
+                                     async_mode=False, http_redirects=False)
         plugin = apprise.Apprise.instantiate(url, asset=asset)
         if plugin is None:
             raise PermanentError("Apprise cannot load this URL (unknown service or missing "
                                  "parts); check the target.")
-        _host_check(plugin)
         notifier = apprise.Apprise(asset=asset)
         notifier.add(plugin)
         body = f"{message.text}\n\n{message.action_url}" if message.action_url else message.text
-        result = notifier.notify(body=body, title=message.title,
-                                 body_format=apprise.NotifyFormat.MARKDOWN,
-                                 timeout=settings.OUTBOUND_TOTAL_TIMEOUT)
+        with sockets_guarded() as guard:
+            try:
+                result = notifier.notify(body=body, title=message.title,
+                                         body_format=apprise.NotifyFormat.MARKDOWN,
+                                         timeout=settings.OUTBOUND_TOTAL_TIMEOUT)
+            except RefusedConnection:
+                result = None
+        if guard.refusals:
+            raise PermanentError(f"Apprise: {guard.refusals[0]}.")
         if result:
             return SendResult()
-        raise _failure([entry.message for entry in result.logs()])
+        raise _failure([entry.message for entry in result.logs()] if result is not None else [])

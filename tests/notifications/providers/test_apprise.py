@@ -69,7 +69,7 @@ def test_host_on_a_refused_address_is_not_handed_to_apprise(service, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     receiver = service(scripted(Reply(200, {"ok": True})))
 
-    with pytest.raises(PermanentError, match="host is refused.*loopback"):
+    with pytest.raises(PermanentError, match=r"connecting to 127\.0\.0\.1 .* refused: loopback"):
         AppriseProvider().send(pending_delivery("apprise", json_url(receiver)))
 
     assert receiver.requests == []
