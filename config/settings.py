@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.api.schema_hooks.canonical_paths",
+        "notifications.api.schema_hooks.error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "notifications.models.choices.DeliveryStatus",

@@ -105,7 +105,7 @@ def _switches(raw: object) -> list[tuple[Category, str, bool]]:
 def preferences_update(*, subscriber: Subscriber, data: dict[str, Any]) -> dict[str, Any]:
     """Apply ``{"categories": {...}, "quiet_hours": {...}}``; all or nothing. Return the result."""
     if not isinstance(data, dict):
-        raise ValidationError({"detail": ["Send a JSON object."]})
+        raise ValidationError("Send a JSON object.")
     unknown = set(data) - {"categories", "quiet_hours"}
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})

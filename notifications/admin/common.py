@@ -1,7 +1,8 @@
 """Small pieces every notifications ModelAdmin shares: links to other admin pages,
-pretty-printed JSON for read-only pages, inlines that only show rows, and a search
-that matches UUID primary keys exactly. Nothing here knows about a particular model's
-business rules; it only helps pages look and behave the same way.
+pretty-printed JSON for read-only pages, inlines that only show rows, a search
+that matches UUID primary keys exactly, and the JSON form field every admin form uses.
+Nothing here knows about a particular model's business rules; it only helps pages look
+and behave the same way.
 """
 
 from __future__ import annotations
@@ -10,13 +11,46 @@ import json
 import uuid
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin import options as admin_options
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+
+class StorableJSONField(forms.JSONField):
+    """JSON that every database can store: no NUL and no unpaired surrogate anywhere, and
+    nesting within the API's limit, or the form names the problem (PostgreSQL would refuse
+    such a value only when saving, as a server error)."""
+
+    def to_python(self, value):
+        from django.conf import settings
+
+        from notifications.api.parsers import json_problem
+
+        data = super().to_python(value)
+        if problem := json_problem(data, max_depth=settings.API_MAX_JSON_DEPTH):
+            raise ValidationError(problem, code="invalid")
+        return data
+
+    def bound_data(self, data, initial):
+        # Shown again as typed: decoded, an unpaired surrogate could not even be rendered.
+        from django.forms.fields import InvalidJSONInput
+
+        try:
+            self.to_python(data)
+        except ValidationError:
+            return InvalidJSONInput(data)
+        return super().bound_data(data, initial)
+
+
+# Every ModelAdmin's JSON fields, Clarion's and the libraries', use the field above.
+admin_options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.JSONField] = {"form_class": StorableJSONField}
 
 
 def admin_url(obj: models.Model, view: str = "change") -> str:

@@ -19,7 +19,7 @@ from notifications.services.events import IdempotencyConflict
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge(f"The request body is larger than "

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django import forms
 
 from notifications.models import Channel, Delivery, DeliveryStatus, Event, EventStatus
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO-8601 time, handed to the database in UTC: PostgreSQL refuses offsets beyond
+    ±15:59 that Python accepts, and a time at the edge of the calendar may not convert."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed.astimezone(UTC) if parsed is not None and parsed.tzinfo else parsed
+        except OverflowError:
+            raise forms.ValidationError("The date is out of range.") from None
+
+
+class SinceFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class DeliveryFilter(django_filters.FilterSet):
@@ -12,7 +31,7 @@ class DeliveryFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     event = django_filters.UUIDFilter(field_name="event_id")
     subscriber = django_filters.CharFilter(field_name="subscriber__external_id")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = SinceFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Delivery
@@ -22,7 +41,7 @@ class DeliveryFilter(django_filters.FilterSet):
 class EventFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=EventStatus.choices)
     event = django_filters.CharFilter(field_name="event_type")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = SinceFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Event

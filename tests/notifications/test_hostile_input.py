@@ -103,3 +103,38 @@ def test_odd_query_and_path_values_never_make_a_list_endpoint_fail(api, path):
     failures += [("path", value, status) for value in ODD_VALUES[:5]
                  if (status := api.get(f"{path}/{value}").status_code) >= 500]
     assert failures == []
+
+
+@pytest.mark.parametrize("text", ['{"k": "a\\u0000b"}', '{"k": "\\ud800"}', '{"a\\u0000": 1}'])
+def test_admin_json_fields_refuse_what_the_database_cannot_store(admin_client, text):
+    from django.urls import reverse
+
+    from notifications.models import Subscriber
+
+    response = admin_client.post(reverse("admin:notifications_subscriber_add"), {
+        "external_id": "nul-user", "channel_addresses": "{}", "data": text})
+
+    assert response.status_code == 200
+    assert "not allowed" in response.content.decode() or "surrogate" in response.content.decode()
+    assert not Subscriber.objects.filter(external_id="nul-user").exists()
+
+
+@pytest.mark.parametrize("since", ["3403-05-13T13:28:45-20:02", "9999-12-31T23:59:59-23:59",
+                                   "0001-01-01T00:00:00+23:00"])
+@pytest.mark.parametrize("path", ["/api/events", "/api/deliveries"])
+def test_times_with_offsets_postgresql_refuses_are_not_server_errors(client, path, since):
+    from tests.factories import make_api_key
+
+    _key, secret = make_api_key()
+    response = client.get(path, {"since": since}, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.parametrize("send_at", ["2026-12-04T00:00:00-20:02", "9999-12-31T23:59:59-23:59"])
+def test_send_at_with_a_far_offset_is_stored_in_utc_or_refused(client, send_at):
+    from tests.factories import make_api_key
+
+    _key, secret = make_api_key()
+    response = client.post("/api/events", {"event": "x.y", "send_at": send_at},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code in (202, 400), response.content

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from notifications.api.filters import SinceFilter
 from webhooks.models import AttemptOutcome, MessageStatus, Trigger, WebhookAttempt, WebhookMessage
 
 
@@ -11,7 +12,7 @@ class AttemptFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=AttemptOutcome.choices)
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
     message = django_filters.CharFilter(field_name="message__webhook_id")
-    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    since = SinceFilter(field_name="started_at", lookup_expr="gte")
 
     class Meta:
         model = WebhookAttempt
@@ -22,7 +23,7 @@ class MessageFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MessageStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
     event = django_filters.UUIDFilter(field_name="event_id")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = SinceFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = WebhookMessage
