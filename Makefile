@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address to print: a server listening on every interface is reached locally here.
+SHOWN_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: run test lint migrate demo worker beat lock clean
 
@@ -24,7 +26,7 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 
 demo: migrate
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --base-url http://$(SHOWN_HOST):$(PORT)
 
 ## Serve admin, API, docs and static files on the embedded default (SQLite, eager tasks,
 ## e-mail to var/outbox); Celery beat runs beside it for retries and recovery.

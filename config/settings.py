@@ -25,6 +25,7 @@ DEBUG = env_bool("DEBUG", False)
 # The embedded default needs no configuration, so it gets a development key;
 # any deployment that sets DATABASE_URL must set its own SECRET_KEY.
 _EMBEDDED = env_str("DATABASE_URL", "") == ""
+CLARION_EMBEDDED = _EMBEDDED  # shown on the landing page
 SECRET_KEY = env_str("SECRET_KEY", "embedded-development-key-not-for-production" if _EMBEDDED else None)
 if not _EMBEDDED and len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long.")
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.request_guard.refuse_nul_in_url",
+    "config.request_guard.refuse_chunked_body",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,6 +227,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page lists the tags in this order: what an integrator does first comes first.
+    "TAGS": [
+        {"name": "events", "description": "Trigger events and follow what became of them."},
+        {"name": "deliveries", "description": "Every message sent or tried, with its outcome."},
+        {"name": "subscribers", "description": "The people of your Application's directory."},
+        {"name": "groups", "description": "Named audiences such as #admins."},
+        {"name": "categories", "description": "What notifications are about (preferences)."},
+        {"name": "webhooks", "description": "Signed webhooks to your endpoints."},
+        {"name": "notifications", "description": "The end user's inbox (an inbox token)."},
+        {"name": "push", "description": "Push-server-compatible API: messages to a user's "
+                                        "live sessions."},
+        {"name": "status", "description": "Probes of the push-compatible API."},
+    ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.api.schema_hooks.canonical_paths",

@@ -1,4 +1,4 @@
-"""Top-level URL map: admin, the REST API with its schema and docs, and health."""
+"""Top-level URL map: the landing page, admin, the REST API with its schema and docs, and health."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import landing
+from inbox.api import push_urls
 
 
 def health(_request):
@@ -24,9 +27,13 @@ def not_found(request, exception=None):
 handler404 = not_found
 
 urlpatterns = [
+    path("", landing.landing, name="landing"),
+    path("favicon.ico", landing.favicon),
+    path("demo/orders/<str:order_id>", landing.demo_order, name="demo-order"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(push_urls.reserved_urlpatterns)),
     path("api/", include("inbox.api.urls")),
     path("api/webhooks/", include("webhooks.api.urls")),
     path("api/", include("notifications.api.urls")),

@@ -40,14 +40,15 @@ _GREETING = "Hello {{ subscriber.first_name | default('there', true) }},"
 EMAIL_TEMPLATE = {
     "subject": "Order {{ data.order_id }} has shipped",
     "text_body": _GREETING + "\n\nyour order {{ data.order_id }} is on its way with "
-                             "{{ data.carrier }}.\n\n-- Clarion demo\n",
+                             "{{ data.carrier | default('our courier') }}.\n\n-- Clarion demo\n",
     "html_body": "<p>" + _GREETING + "</p>\n<p>your order <strong>{{ data.order_id }}</strong> "
-                 "is on its way with {{ data.carrier }}.</p>\n",
+                 "is on its way with {{ data.carrier | default('our courier') }}.</p>\n",
 }
 INAPP_TEMPLATE = {
     "inapp_title": "Order {{ data.order_id }} has shipped",
-    "inapp_body": "On its way with {{ data.carrier }}.",
-    "action_url": "/orders/{{ data.order_id }}",
+    "inapp_body": "On its way with {{ data.carrier | default('our courier') }}.",
+    # A stand-in page of the demo shop (config/landing.py); a real rule links to its own.
+    "action_url": "/demo/orders/{{ data.order_id }}",
 }
 
 

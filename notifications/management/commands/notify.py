@@ -7,9 +7,14 @@ as a shorthand for ``{"email": "a@b.c"}``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -38,6 +43,21 @@ def _describe(error: ValidationError) -> str:
         return "\n".join(f"{field}: {message}" for field, messages in error.message_dict.items()
                          for message in messages)
     return "\n".join(error.messages)
+
+
+@contextlib.contextmanager
+def _quietly() -> Iterator[None]:
+    """Hide what the work prints while it runs in this process (tasks run eagerly on the
+    embedded default): the outbox's echo of every e-mail, and routine task log lines.
+    Warnings and errors still show; the summary below says what happened."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        root.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -74,10 +94,11 @@ class Command(BaseCommand):
                 raise CommandError(f"--application: no application named "
                                    f"{options['application']!r}.")
         try:
-            event, created = event_ingest(
-                event_type=options["event"], recipients=recipients, data=data,
-                application=application, idempotency_key=options["idempotency_key"],
-                send_at=send_at)
+            with _quietly():
+                event, created = event_ingest(
+                    event_type=options["event"], recipients=recipients, data=data,
+                    application=application, idempotency_key=options["idempotency_key"],
+                    send_at=send_at)
         except ValidationError as exc:
             raise CommandError(f"Event not accepted; nothing was written.\n{_describe(exc)}"
                                ) from exc
@@ -107,3 +128,6 @@ class Command(BaseCommand):
             reason = delivery.skip_reason or delivery.last_error
             self.stdout.write(f"  {delivery.channel} → {delivery.address or delivery.recipient_key}"
                               f": {delivery.status}{f' ({reason})' if reason else ''}")
+        if settings.EMAIL_BACKEND == "notifications.mail.OutboxEmailBackend" and any(
+                d.channel == Channel.EMAIL for d in deliveries):
+            self.stdout.write(f"E-mails are written to {settings.EMAIL_OUTBOX_DIR}/.")

@@ -117,4 +117,4 @@ def test_the_curl_example_also_lands_in_the_demo_users_inbox(django_capture_on_c
                      "--data", '{"order_id": "A-1001", "carrier": "DHL"}', stdout=StringIO())
     [notification] = Notification.objects.filter(subscriber__external_id="demo-user")
     assert notification.title == "Order A-1001 has shipped"
-    assert notification.action_url == "/orders/A-1001"
+    assert notification.action_url == "/demo/orders/A-1001"

@@ -105,3 +105,27 @@ def test_notify_records_the_application(shipped_rule, django_capture_on_commit_c
         notify("order.shipped", "--to", "email:a@example.org", "--application", "shop",
                "--data", '{"order_id": "1"}')
     assert Event.objects.get().application == application
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_example_on_the_demo_data_prints_only_its_summary(settings, tmp_path, capsys):
+    """``notify order.shipped --to demo-user --to '#admins' --data '{"order_id": "A-7"}'``:
+    every delivery succeeds (the demo templates need no carrier), and what the work prints
+    while it runs (the outbox's echo, task log lines) stays out of the summary."""
+    from notifications.services.demo import demo_load
+
+    settings.EMAIL_BACKEND = "notifications.mail.OutboxEmailBackend"
+    settings.EMAIL_OUTBOX_DIR = str(tmp_path / "outbox")
+    demo_load(admin_password="demo-password-123")
+
+    out = StringIO()
+    call_command("notify", "order.shipped", "--to", "demo-user", "--to", "#admins",
+                 "--data", '{"order_id": "A-7"}', stdout=out)
+
+    output = out.getvalue()
+    assert "email → demo@example.com: sent" in output
+    assert "email → ops@example.com: sent" in output
+    assert "inapp → demo-user: delivered" in output
+    assert f"E-mails are written to {tmp_path / 'outbox'}/." in output
+    assert "Content-Type" not in output + capsys.readouterr().out
+    assert len(list((tmp_path / "outbox").iterdir())) == 2
