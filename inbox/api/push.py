@@ -223,3 +223,17 @@ class StatusInfoView(APIView):
         "PushStatusInfo", {"name": serializers.CharField(), "version": serializers.CharField()})})
     def get(self, request: Request) -> Response:
         return Response({"name": "Clarion", "version": clarion_version()})
+
+
+# First segments under /api/ whose routes (``/api/events/{id}``, ...) would take
+# /api/events/push for one of their own objects, so such a user id can never reach the push
+# API. Said plainly, before any authentication (which would ask for the other API's).
+RESERVED_USER_IDS = ("categories", "deliveries", "events", "groups", "subscribers")
+
+
+def reserved_user_id(request, user_id: str, action: str):
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": f"{user_id!r} is reserved by Clarion's own API and cannot "
+                                   f"be a push user id; {action} with another id (for example "
+                                   f"'user-{user_id}')."}, status=400)

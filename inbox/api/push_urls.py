@@ -10,6 +10,12 @@ from django.urls import re_path
 
 from inbox.api import push
 
+# Included ahead of every other /api/ route (config/urls.py).
+reserved_urlpatterns = [
+    re_path(rf"^(?P<user_id>{'|'.join(push.RESERVED_USER_IDS)})/(?P<action>register|push)/?$",
+            push.reserved_user_id),
+]
+
 urlpatterns = [
     re_path(r"^status/ping/?$", push.StatusPingView.as_view(), name="push-status-ping"),
     re_path(r"^status/info/?$", push.StatusInfoView.as_view(), name="push-status-info"),

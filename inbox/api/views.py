@@ -18,6 +18,7 @@ from inbox.models import Notification
 from inbox.selectors import notification_as_dict, notifications_visible, unread_count
 from inbox.services import notifications as service
 from inbox.services.preferences import preferences_get, preferences_update
+from notifications.api.serializers import StrictSerializer
 
 
 class InboxView(APIView):
@@ -51,7 +52,7 @@ class NotificationSerializer(serializers.Serializer):
         return notification_as_dict(instance)
 
 
-class IdsSerializer(serializers.Serializer):
+class IdsSerializer(StrictSerializer):
     # Bounded above too: a larger number is no row id and overflows the database's integer.
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                 allow_empty=False, max_length=1000)

@@ -23,8 +23,8 @@ ERROR_SCHEMA = {
 }
 
 _EVERYWHERE = {
-    "400": "The request is malformed: a bad field, query parameter or body (named in the "
-           "answer), or a URL holding %00.",
+    "400": "The request is malformed: a bad or unknown field, query parameter or body "
+           "(named in the answer), an empty body, or a URL holding %00.",
     "404": "No such object here (another Application's objects are not found either), or no "
            "such page of a list.",
     "406": "The Accept header asks for a format other than JSON.",
@@ -34,6 +34,7 @@ _AUTHENTICATED = {
     "403": "The credentials lack the scope this operation needs.",
 }
 _WITH_BODY = {
+    "411": "The body was sent in chunks; send it with a Content-Length header.",
     "413": "The body is larger than the API accepts (256 KB).",
     "415": "The body is not JSON (or a form, where the operation takes one).",
 }

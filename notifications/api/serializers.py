@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import models, transaction
 from django.db.models import Prefetch, prefetch_related_objects
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from notifications.addresses import address_validate
+from notifications.addresses import address_validate, phone_validate
 from notifications.models import (
     Category,
     Delivery,
@@ -18,23 +21,74 @@ from notifications.models import (
 )
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is a 400 rather than silently ignored."""
+class StrictInput:
+    """Accepts only what the serializer describes: an unknown field (a typo such as
+    ``emali``) is a 400 rather than silently dropped, and a text field given a number or a
+    list is a 400 rather than turned into its string."""
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown})
+        if isinstance(data, Mapping):
+            errors = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if (isinstance(field, serializers.CharField) and not field.read_only
+                        and value is not None and not isinstance(value, str)):
+                    errors[name] = ["Not a valid string."]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
+class StrictSerializer(StrictInput, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictInput, serializers.ModelSerializer):
+    pass
+
+
+_INLINE_SUBSCRIBER = {
+    "type": "object", "required": ["subscriber_id"], "additionalProperties": False,
+    "description": "A subscriber created or updated on the fly.",
+    "properties": {"subscriber_id": {"type": "string"}, "email": {"type": "string"},
+                   "phone": {"type": "string"}, "first_name": {"type": "string"},
+                   "last_name": {"type": "string"}, "locale": {"type": "string"},
+                   "timezone": {"type": "string"}, "data": {"type": "object"}},
+}
+RECIPIENTS_SCHEMA = {
+    "type": "array", "maxItems": 1000,
+    "description": "Who to tell: a subscriber's external id, a #group, a raw address on a "
+                   "channel, or a subscriber given inline.",
+    "items": {"anyOf": [
+        {"type": "string", "minLength": 1, "description": "An external id, or #group."},
+        {"type": "object", "minProperties": 1, "maxProperties": 1,
+         "additionalProperties": {"type": "string"},
+         "description": 'A raw address keyed by its channel: {"email": "a@example.com"}.'},
+        {"type": "object", "required": ["channel", "address"], "additionalProperties": False,
+         "properties": {"channel": {"type": "string"}, "address": {"type": "string"}}},
+        _INLINE_SUBSCRIBER,
+    ]},
+    "example": ["user-123", "#admins", {"email": "ops@example.com"}],
+}
+
+
+@extend_schema_field(RECIPIENTS_SCHEMA)
+class RecipientsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True,
+                      "example": {"order_id": "A-1001", "carrier": "DHL"},
+                      "description": "Anything the rules' conditions and templates use."})
+class EventDataField(serializers.JSONField):
+    pass
+
+
 class EventTriggerSerializer(StrictSerializer):
-    event = serializers.CharField(max_length=200)
-    to = serializers.JSONField(required=False, default=list,
-                               help_text='e.g. ["user-123", "#admins", {"email": "a@b.c"}]')
-    data = serializers.JSONField(required=False, default=dict)
+    event = serializers.CharField(max_length=200,
+                                  help_text="The event type, e.g. order.shipped.")
+    to = RecipientsField(required=False, default=list)
+    data = EventDataField(required=False, default=dict)
     idempotency_key = serializers.CharField(max_length=255, required=False)
     send_at = serializers.CharField(
         required=False, allow_null=True, allow_blank=True,
@@ -89,7 +143,8 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class EventSerializer(serializers.ModelSerializer):
     event = serializers.CharField(source="event_type")
-    to = serializers.JSONField(source="recipients")
+    to = RecipientsField(source="recipients")
+    data = EventDataField()
 
     class Meta:
         model = Event
@@ -119,7 +174,7 @@ class DirectoryUnique:
         return taken.exists()
 
 
-class SubscriberSerializer(DirectoryUnique, serializers.ModelSerializer):
+class SubscriberSerializer(DirectoryUnique, StrictModelSerializer):
     groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     unique_field = "external_id"
 
@@ -133,6 +188,10 @@ class SubscriberSerializer(DirectoryUnique, serializers.ModelSerializer):
         if self._directory_taken(value):
             raise serializers.ValidationError("A subscriber with this external id already exists.")
         return value
+
+    def validate_phone(self, value):
+        # A number the SMS channel would refuse is refused here, where it is entered.
+        return phone_validate(value) if value else value
 
     def validate_channel_addresses(self, value):
         if not isinstance(value, dict):
@@ -150,7 +209,7 @@ class SubscriberSerializer(DirectoryUnique, serializers.ModelSerializer):
         return value
 
 
-class GroupTargetSerializer(serializers.ModelSerializer):
+class GroupTargetSerializer(StrictModelSerializer):
     class Meta:
         model = GroupTarget
         fields = ["channel", "address", "label"]
@@ -170,7 +229,7 @@ class DirectoryMembers(serializers.SlugRelatedField):
         return Subscriber.objects.filter(directory_id=self.context.get("directory_id"))
 
 
-class RecipientGroupSerializer(DirectoryUnique, serializers.ModelSerializer):
+class RecipientGroupSerializer(DirectoryUnique, StrictModelSerializer):
     members = DirectoryMembers(slug_field="external_id", many=True, required=False)
     targets = GroupTargetSerializer(many=True, required=False)
     unique_field = "name"
@@ -179,6 +238,13 @@ class RecipientGroupSerializer(DirectoryUnique, serializers.ModelSerializer):
         model = RecipientGroup
         fields = ["name", "description", "members", "targets", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+
+    def to_internal_value(self, data):
+        # "oncall" and "#oncall" name the same group, as in the URL.
+        name = data.get("name") if isinstance(data, Mapping) else None
+        if isinstance(name, str) and name and not name.startswith("#"):
+            data = {**data, "name": f"#{name}"}
+        return super().to_internal_value(data)
 
     def validate_name(self, value):
         if self._directory_taken(value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from notifications.api import filters
@@ -20,6 +20,20 @@ from notifications.api.serializers import (
 from notifications.models import Category, Delivery, Event, RecipientGroup, Subscriber
 from notifications.services.events import event_ingest
 
+
+class BodyRequired:
+    """Writes that take a JSON document say so when the body is empty (DRF would hand the
+    serializer an empty object and answer "field required" for every field)."""
+
+    body_actions = ("create", "update", "partial_update")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "action", None) in self.body_actions \
+                and not int(request.META.get("CONTENT_LENGTH") or 0):
+            raise exceptions.ParseError("The request body is empty; send a JSON object.")
+
+
 READ_WRITE = {"GET": "{}:read", "POST": "{}:write", "PUT": "{}:write", "PATCH": "{}:write",
               "DELETE": "{}:write"}
 
@@ -28,7 +42,7 @@ def scopes_for(resource: str) -> dict[str, str]:
     return {method: scope.format(resource) for method, scope in READ_WRITE.items()}
 
 
-class EventViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class EventViewSet(BodyRequired, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    viewsets.GenericViewSet):
     """Trigger events and follow what became of them."""
 
@@ -108,7 +122,7 @@ class DirectoryScoped:
         serializer.save(directory_id=self.directory_id())
 
 
-class SubscriberViewSet(DirectoryScoped, viewsets.ModelViewSet):
+class SubscriberViewSet(BodyRequired, DirectoryScoped, viewsets.ModelViewSet):
     """People Clarion can reach, addressed by the integrator's own ``external_id``.
 
     Each Application sees only the subscribers of its own directory.
@@ -122,7 +136,7 @@ class SubscriberViewSet(DirectoryScoped, viewsets.ModelViewSet):
     filterset_fields = ["email", "phone"]
 
 
-class RecipientGroupViewSet(DirectoryScoped, viewsets.ModelViewSet):
+class RecipientGroupViewSet(BodyRequired, DirectoryScoped, viewsets.ModelViewSet):
     """Named audiences (``#admins``) with subscriber members and raw channel targets.
 
     Address a group by its name with or without the leading '#'. Each Application sees

@@ -108,8 +108,13 @@ class Subscriber(models.Model):
         unknown = set(self.channel_addresses or {}) - set(Channel.values)
         if unknown:
             raise ValidationError({"channel_addresses": f"Unknown channel(s): {sorted(unknown)}."})
-        from notifications.addresses import address_validate
+        from notifications.addresses import address_validate, phone_validate
 
+        if self.phone:
+            try:  # a number the SMS channel would refuse is refused where it is entered
+                self.phone = phone_validate(self.phone)
+            except ValidationError as exc:
+                raise ValidationError({"phone": exc.messages}) from exc
         for channel, address in (self.channel_addresses or {}).items():
             address_validate(channel=channel, address=address, field="channel_addresses")
 

@@ -106,3 +106,12 @@ class RelayPostView(APIView):
                         else status.HTTP_502_BAD_GATEWAY)
 
     post = get
+
+
+def empty_message(request, channel: str, token: str | None = None):
+    """``/post/channel/{name}/msg/`` with nothing after it."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"status": "failed", "channel": channel,
+                         "error": "The message is empty; put it after /msg/ (URL-encoded)."},
+                        status=400)

@@ -233,3 +233,12 @@ def test_registering_a_closed_pair_again_makes_it_live_again(client):
     register(client, "alice", "c-1")  # the backend hands the same id out again
     assert PushConnection.objects.get().disconnected_at is None
     assert push_send(application=client.application, user_id="alice", message="x") == 1
+
+
+@pytest.mark.parametrize("path", ["/api/events/push", "/api/subscribers/register",
+                                  "/api/groups/push"])
+def test_a_reserved_user_id_is_named_as_such(client, path):
+    response = client.generic("PUT" if path.endswith("register") else "POST", path,
+                              HTTP_X_AUTH_TOKEN="whatever")
+    assert response.status_code == 400
+    assert "reserved" in response.json()["detail"]

@@ -57,8 +57,16 @@ def test_group_with_members_and_targets(api):
     assert replaced.status_code == 200 and GroupTarget.objects.count() == 0
 
 
+def test_a_group_name_works_with_or_without_the_hash(api):
+    response = api.post("/api/groups", {"name": "oncall"}, format="json")
+    assert response.status_code == 201 and response.json()["name"] == "#oncall"
+    again = api.post("/api/groups", {"name": "#oncall"}, format="json")
+    assert again.status_code == 400 and "already exists" in str(again.json()["name"])
+
+
 @pytest.mark.parametrize("body, field", [
-    ({"name": "admins"}, "name"),
+    ({"name": "Admins!"}, "name"),
+    ({"name": 42}, "name"),
     ({"name": "#ok", "members": ["ghost"]}, "members"),
     ({"name": "#ok", "targets": [{"channel": "email", "address": "x"}]}, "targets"),
     ({"name": "#ok", "targets": [{"channel": "fax", "address": "1"}]}, "targets"),
@@ -111,3 +119,21 @@ def test_unknown_api_path_is_a_json_404(api):
     response = api.get("/api/nothing-here")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"external_id": "u-1", "emali": "a@example.com"}, "emali"),
+    ({"external_id": 42}, "external_id"),
+    ({"external_id": "u-1", "first_name": ["Ada"]}, "first_name"),
+    ({"external_id": "u-1", "phone": "+1000000"}, "phone"),
+])
+def test_subscribers_accept_only_what_the_schema_describes(api, body, field):
+    response = api.post("/api/subscribers", body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert not Subscriber.objects.exists()
+
+
+def test_a_phone_number_is_stored_in_e164(api):
+    response = api.post("/api/subscribers", {"external_id": "u-1", "phone": "+4915123456789"},
+                        format="json")
+    assert response.status_code == 201 and response.json()["phone"] == "+4915123456789"

@@ -138,3 +138,36 @@ def test_send_at_with_a_far_offset_is_stored_in_utc_or_refused(client, send_at):
     response = client.post("/api/events", {"event": "x.y", "send_at": send_at},
                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code in (202, 400), response.content
+
+
+def test_an_empty_body_says_so(client):
+    from tests.factories import make_api_key
+
+    _key, secret = make_api_key()
+    for path in ("/api/events", "/api/subscribers", "/api/groups"):
+        response = client.post(path, b"", content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 400
+        assert response.json()["detail"].startswith("The request body is empty")
+
+
+def test_a_chunked_body_is_refused_with_411_not_misread_as_empty():
+    from django.test import RequestFactory
+
+    from config.request_guard import refuse_chunked_body
+
+    request = RequestFactory().post("/api/events", b"", content_type="application/json",
+                                    HTTP_TRANSFER_ENCODING="chunked")
+    request.META.pop("CONTENT_LENGTH", None)  # as a server hands over a chunked request
+    response = refuse_chunked_body(lambda _request: None)(request)
+    assert response.status_code == 411
+    assert b"Content-Length" in response.content
+
+
+def test_a_number_is_not_an_event_type(client):
+    from tests.factories import make_api_key
+
+    _key, secret = make_api_key()
+    response = client.post("/api/events", {"event": 42}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 400 and "event" in response.json()

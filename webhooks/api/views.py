@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from notifications.api.views import BodyRequired
 from webhooks.api.filters import AttemptFilter, MessageFilter
 from webhooks.api.serializers import (
     AttemptResultSerializer,
@@ -46,7 +47,8 @@ def _attempt_result(result: AttemptResult) -> dict:
             "error": attempt.error, "attempt": AttemptSerializer(attempt).data}
 
 
-class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EndpointViewSet(BodyRequired, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
     """Endpoints that receive this Application's events as signed POSTs (Standard Webhooks)."""
 
     required_scopes = SCOPES

@@ -198,3 +198,10 @@ def test_group_relay_posts_to_each_chat_target_of_the_group(homeserver, caller, 
     assert homeserver.rooms[ROOM][0]["body"] == "Build done"
     assert slack.requests[0].json == {"text": "Build done"}
     assert "secret-token" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/post/channel/ops/msg/", "/post/sometoken/channel/ops/msg/"])
+def test_an_empty_message_is_a_400_that_says_so(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "empty" in response.json()["error"]
