@@ -9,6 +9,9 @@ inbox; anyone else is sent to log in, or told plainly why there is nothing here.
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -33,7 +36,14 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/page.html", {
         "subscriber": subscriber,
         "channel_labels": dict(Channel.choices),
+        # Exactly the zones the server accepts, so the list cannot offer one it refuses.
+        "timezones": _timezones(),
     })
+
+
+@cache
+def _timezones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
 
 
 class InboxLoginView(auth_views.LoginView):

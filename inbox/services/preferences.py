@@ -31,7 +31,7 @@ def preferences_get(*, subscriber: Subscriber) -> dict[str, Any]:
     } for category in Category.objects.order_by("name")]
     quiet = QuietHours.objects.filter(subscriber=subscriber).first()
     return {
-        "channels": PREFERENCE_CHANNELS,
+        "channels": _offered_channels(),
         "categories": categories,
         "quiet_hours": {
             "enabled": bool(quiet and quiet.enabled),
@@ -40,6 +40,23 @@ def preferences_get(*, subscriber: Subscriber) -> dict[str, Any]:
             "timezone": quiet.timezone if quiet else (subscriber.timezone or "UTC"),
         },
     }
+
+
+def _offered_channels() -> list[str]:
+    """The channels worth a switch: configured here and used by some enabled rule (its own
+    or its escalation). In-app always, since this page is its inbox. The stored switches of
+    the others are kept and still honoured, only not shown."""
+    from notifications.models import Rule
+    from notifications.providers import provider_for
+
+    used = {Channel.INAPP}
+    for channels, escalation in Rule.objects.filter(enabled=True).values_list(
+            "channels", "escalate_channel"):
+        used.update(channels or [])
+        if escalation:
+            used.add(escalation)
+    return [channel for channel in PREFERENCE_CHANNELS if channel in used
+            and (provider := provider_for(channel)) is not None and provider.is_configured()]
 
 
 def _parse_time(value: object, field: str) -> time:
@@ -72,9 +89,22 @@ def _quiet_hours_values(raw: object) -> dict[str, Any] | None:
     return {"enabled": enabled, "start": start, "end": end, "timezone": tz}
 
 
+def _as_mapping(raw: list) -> dict[str, object]:
+    """The list ``preferences_get`` answers with, as ``{key: channels}``: a client may GET,
+    change a switch and PUT the whole document back."""
+    mapping: dict[str, object] = {}
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            raise ValidationError({"categories": ['Each entry needs a "key" and its "channels".']})
+        mapping[item["key"]] = item.get("channels", {})
+    return mapping
+
+
 def _switches(raw: object) -> list[tuple[Category, str, bool]]:
     if raw is None:
         return []
+    if isinstance(raw, list):
+        raw = _as_mapping(raw)
     if not isinstance(raw, dict):
         raise ValidationError({"categories": ['Must be {"<category key>": {"<channel>": bool}}.']})
     by_key = {c.key: c for c in Category.objects.filter(key__in=list(raw))}
@@ -106,7 +136,8 @@ def preferences_update(*, subscriber: Subscriber, data: dict[str, Any]) -> dict[
     """Apply ``{"categories": {...}, "quiet_hours": {...}}``; all or nothing. Return the result."""
     if not isinstance(data, dict):
         raise ValidationError("Send a JSON object.")
-    unknown = set(data) - {"categories", "quiet_hours"}
+    # "channels" is the read-only list GET answers with; sent back, it is ignored.
+    unknown = set(data) - {"categories", "quiet_hours", "channels"}
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     changes = _switches(data.get("categories"))

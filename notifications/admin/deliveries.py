@@ -11,13 +11,14 @@ because their channel was not configured) with ``delivery_retry``.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from notifications.admin.common import ReadOnlyInline, UUIDSearchMixin, admin_link, pretty_json
-from notifications.models import Delivery, DeliveryAttempt, TrackingEvent
+from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, TrackingEvent
 from notifications.services.deliveries import delivery_retry
 
 
@@ -44,8 +45,8 @@ class TrackingEventInline(ReadOnlyInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
-    list_display = ("short_id", "event_link", "channel", "address", "status", "attempts",
-                    "updated_at")
+    list_display = ("short_id", "event_link", "channel", "address", "status", "reason",
+                    "attempts", "updated_at")
     list_filter = ("status", "channel", "skip_reason", "created_at")
     list_select_related = ("event",)
     search_fields = ("address", "provider_message_id")
@@ -81,6 +82,14 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         # Fields are never edited by hand; retrying is what "change" means here.
         return request.user.has_perm("notifications.change_delivery")
+
+    @admin.display(description="reason")
+    def reason(self, obj: Delivery) -> str:
+        """Why it was skipped, or the last error, shortened; '-' when there is none."""
+        if obj.skip_reason:
+            return obj.get_skip_reason_display()
+        error = obj.last_error or ""
+        return error if len(error) <= 80 else f"{error[:79]}…"
 
     @admin.display(description="id")
     def short_id(self, obj: Delivery) -> str:
@@ -118,14 +127,31 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected deliveries", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        queued = not_retryable = 0
+        retried, not_retryable = [], 0
         for delivery in queryset:
             if delivery_retry(delivery=delivery):
-                queued += 1
+                retried.append(delivery.pk)
             else:
                 not_retryable += 1
-        text = f"Queued {queued} deliveries for another attempt."
+        queued = len(retried)
+        text = f"Retried {queued} deliveries: {self._outcomes(retried)}."
         if not_retryable:
             text += (f" {not_retryable} could not be retried: only failed deliveries and those "
                      "skipped because their channel was not configured can be.")
         self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)
+
+    @staticmethod
+    def _outcomes(ids: list) -> str:
+        """What became of retried deliveries by now: sent at once where tasks run in this
+        process, or still waiting for a worker."""
+        counts = dict(Delivery.objects.filter(pk__in=ids).values_list("status")
+                      .annotate(n=models.Count("pk")).values_list("status", "n"))
+        done = {DeliveryStatus.SENT: "sent", DeliveryStatus.DELIVERED: "delivered",
+                DeliveryStatus.FAILED: "failed again (see each one's error)",
+                DeliveryStatus.SKIPPED: "skipped"}
+        parts = [f"{counts.pop(status)} {words}" for status, words in done.items()
+                 if status in counts]
+        waiting = sum(counts.values())
+        if waiting:
+            parts.append(f"{waiting} queued for a worker")
+        return ", ".join(parts) or "none"

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 
 from notifications.admin.common import admin_url
 from notifications.models import MessageTemplate, Rule
+from notifications.selectors.rules import rule_channels_without_template
 from notifications.templating import TemplateProblem, render_fields, sample_context
 
 _FIELD_LABELS = {
@@ -131,12 +132,12 @@ def rule_preview_view(model_admin: admin.ModelAdmin, request: HttpRequest,
     if sample is not None:
         context = sample_context(sample, rule.event_type)
         previews = [template_preview(template, context) for template in templates]
-    covered = {template.channel for template in templates}
     return _render(model_admin, request, rule, {
         "title": f"Preview templates of {rule}",
         "form": form,
         "previews": previews,
-        "missing_channels": [c for c in rule.channels if c not in covered],
+        "missing_channels": rule_channels_without_template(rule),
+        "webhook": "webhook" in rule.channels,
     })
 
 

@@ -22,6 +22,7 @@ from notifications.admin.common import admin_url
 from notifications.admin.message_templates import MessageTemplateInline
 from notifications.admin.preview import rule_preview_view
 from notifications.models import Category, Channel, Rule
+from notifications.selectors.rules import rule_channels_without_template
 from notifications.services.admin_actions import rule_test_event_send
 
 
@@ -89,6 +90,16 @@ class RuleAdmin(admin.ModelAdmin):
     )
     inlines = [MessageTemplateInline]
     actions = ["send_test_event"]
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Saved (the rule may be finished in steps), but never silently broken.
+        missing = rule_channels_without_template(form.instance)
+        if missing:
+            self.message_user(request, f"{form.instance}: no template for "
+                                       f"{', '.join(missing)}; those deliveries will fail until "
+                                       f"one is added (here, or for the event type).",
+                              messages.WARNING)
 
     @admin.display(description="channels")
     def channel_list(self, obj: Rule) -> str:

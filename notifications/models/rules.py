@@ -123,6 +123,8 @@ class Rule(models.Model):
         after, channel = self.escalate_after_minutes, self.escalate_channel
         if after is None and not channel:
             return
+        if after is not None and not isinstance(after, int):
+            return  # not a number: the field's own error says so
         if after is None or not channel:
             raise ValidationError("Set both the escalation delay and channel, or neither.")
         if after < 1:

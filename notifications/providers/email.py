@@ -71,7 +71,9 @@ class EmailProvider(Provider):
             body=content.get("text_body", ""),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=to or [delivery.address],
-            headers=self.headers_for(delivery) if headers is None else headers,
+            # RFC 3834: machine-sent, so auto-responders (vacation replies) stay quiet.
+            headers={"Auto-Submitted": "auto-generated",
+                     **(self.headers_for(delivery) if headers is None else headers)},
             connection=self._connection,
         )
         if content.get("html_body"):
@@ -169,9 +171,16 @@ def _classified(exc: Exception) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return PermanentError(f"The mail server refused the recipient: {exc.recipients}")
+        refused = "; ".join(f"{address}: {code} {_said(said)}"
+                            for address, (code, said) in exc.recipients.items())
+        return PermanentError(f"The mail server refused the recipient ({refused}).")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        # The operator's setting, not the recipient's fault: retried while it is fixed.
+        return TransientError(f"The SMTP server rejected the login ({exc.smtp_code} "
+                              f"{_said(exc.smtp_error)}); check the user and password in "
+                              f"EMAIL_URL.")
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
+        text = f"SMTP {exc.smtp_code}: {_said(exc.smtp_error)}"
         return TransientError(text) if 400 <= exc.smtp_code < 500 else PermanentError(text)
     if isinstance(exc, OSError | smtplib.SMTPException | TimeoutError):
         return TransientError(f"{type(exc).__name__}: {exc}")
@@ -179,7 +188,15 @@ def _classified(exc: Exception) -> ProviderError:
         return PermanentError(str(exc))
     if isinstance(exc, AnymailAPIError):
         status = getattr(exc, "status_code", None) or 0
+        if status in (401, 403):
+            return TransientError(f"The e-mail service refused Clarion's credentials (HTTP "
+                                  f"{status}); check the ANYMAIL_* API key.")
         if status == 429 or status >= 500 or status == 0:
             return TransientError(str(exc))
         return PermanentError(str(exc))
     raise exc
+
+
+def _said(text: bytes | str) -> str:
+    """A server's words as text (smtplib hands them over as bytes)."""
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)

@@ -56,3 +56,21 @@ def template_for(*, rule: Rule | None, event_type: str, channel: str,
             if locale_key in found:
                 return found[locale_key]
     return None
+
+
+# Channels that send something other than a template's words: a webhook carries the event.
+_NO_TEMPLATE_NEEDED = frozenset({"webhook"})
+
+
+def rule_channels_without_template(rule: Rule) -> list[str]:
+    """The channels ``rule`` can send to — its own, and the one it escalates to — that have
+    no template, neither the rule's own nor one shared by its exact event type: each of their
+    deliveries would fail. (A wildcard event type may still find one per matching type.)"""
+    wanted = [*rule.channels, *([rule.escalate_channel] if rule.escalate_channel else [])]
+    needed = [c for c in dict.fromkeys(wanted) if c not in _NO_TEMPLATE_NEEDED]
+    if not needed or rule.pk is None:
+        return needed
+    own = set(rule.templates.values_list("channel", flat=True))
+    shared = set(MessageTemplate.objects.filter(rule__isnull=True, event_type=rule.event_type)
+                 .values_list("channel", flat=True))
+    return [c for c in needed if c not in own | shared]

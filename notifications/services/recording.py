@@ -70,6 +70,7 @@ def delivery_state_after(delivery: Delivery, outcome, provider: Provider, now: d
     if isinstance(outcome, SendResult):
         status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.SENT
         message_id, sent_at, enqueued_at = outcome.provider_message_id, now, delivery.enqueued_at
+        next_at = None  # a retry that succeeded has no next attempt
     elif isinstance(outcome, Skip):
         status, skip = DeliveryStatus.SKIPPED, outcome.reason
         error = outcome.error or delivery.last_error

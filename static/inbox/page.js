@@ -63,6 +63,28 @@
 
   /* ---- Small helpers ------------------------------------------------------- */
 
+  // A long body is shown clamped (CSS) and, beyond BODY_PREVIEW characters, cut: a 250 KB
+  // notification should not be a 250 KB page. "Show all" puts the whole text in.
+  var BODY_PREVIEW = 600;
+  function bodyOf(text) {
+    var wrap = el('div', 'notification__body-wrap');
+    var body = el('p', 'notification__body', text.length > BODY_PREVIEW
+      ? text.slice(0, BODY_PREVIEW) + '…' : text);
+    wrap.appendChild(body);
+    if (text.length > BODY_PREVIEW || text.split('\n').length > 6) {
+      body.classList.add('is-clamped');
+      var more = el('button', 'notification__more', 'Show all');
+      more.type = 'button';
+      more.addEventListener('click', function () {
+        var open = body.classList.toggle('is-clamped');
+        body.textContent = open && text.length > BODY_PREVIEW ? text.slice(0, BODY_PREVIEW) + '…' : text;
+        more.textContent = open ? 'Show all' : 'Show less';
+      });
+      wrap.appendChild(more);
+    }
+    return wrap;
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -193,7 +215,7 @@
     content.appendChild(meta);
 
     content.appendChild(el('h2', 'notification__title', n.title));
-    if (n.body) content.appendChild(el('p', 'notification__body', n.body));
+    if (n.body) content.appendChild(bodyOf(n.body));
     var href = safeLink(n.action_url);
     if (href) {
       var action = el('a', 'notification__link', 'Open');
@@ -451,6 +473,8 @@
   }
 
   function fillTimezones() {
+    // The page lists the server's zones in a <select>; an older page had a free-text field.
+    if (!els.timezones) return;
     if (typeof Intl === 'undefined' || typeof Intl.supportedValuesOf !== 'function') return;
     var fragment = document.createDocumentFragment();
     Intl.supportedValuesOf('timeZone').forEach(function (zone) {

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from inbox.models import Notification, Preference, QuietHours
 from inbox.services.tokens import inbox_token_mint
-from tests.factories import CategoryFactory, SubscriberFactory, make_api_key
+from tests.factories import CategoryFactory, RuleFactory, SubscriberFactory, make_api_key
 from tests.inbox.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,6 +184,22 @@ def test_preferences_round_trip_with_critical_locked(ada):
     assert QuietHours.objects.get(subscriber=ada).timezone == "Europe/Vienna"
 
 
+def test_preferences_can_be_read_changed_and_written_back_whole(ada):
+    CategoryFactory(key="news", name="News")
+    CategoryFactory(key="security", name="Security", critical=True)
+    api = client_for(ada)
+    document = api.get("/api/notifications/preferences").json()
+    news = next(c for c in document["categories"] if c["key"] == "news")
+    news["channels"]["email"] = False
+
+    written = api.put("/api/notifications/preferences", document, format="json")
+
+    assert written.status_code == 200, written.content
+    assert written.json() == {**document}
+    again = api.get("/api/notifications/preferences").json()
+    assert next(c for c in again["categories"] if c["key"] == "news")["channels"]["email"] is False
+
+
 @pytest.mark.parametrize("body, field", [
     ({"categories": {"security": {"email": False}}}, "categories"),
     ({"categories": {"nope": {"email": False}}}, "categories"),
@@ -230,3 +246,13 @@ def test_id_lists_up_to_the_limit_are_looked_up_and_beyond_it_refused(ada, ids, 
     assert response.status_code == status, response.content[:300]
     if status == 400:
         assert "ids" in response.json()
+
+
+def test_the_preferences_offer_only_channels_in_use_and_configured(ada, settings):
+    CategoryFactory(key="news", name="News")
+    RuleFactory(channels=["email"], escalate_after_minutes=None)
+    RuleFactory(channels=["inapp", "matrix"], enabled=False)  # disabled: not offered
+    RuleFactory(channels=["inapp", "sms"])  # SMS has no credentials here: not offered
+    settings.TWILIO_ACCOUNT_SID = ""
+    channels = client_for(ada).get("/api/notifications/preferences").json()["channels"]
+    assert channels == ["email", "inapp"]

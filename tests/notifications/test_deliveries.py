@@ -165,3 +165,21 @@ def test_lease_recovery_follows_the_channels_own_retry_policy(settings, one_emai
                                                    lease_expires_at=expired)
     deliveries_recover_expired_leases()
     assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.QUEUED
+
+
+def test_a_retry_that_succeeds_clears_the_next_attempt(smtp_server, settings, one_email,
+                                                       django_capture_on_commit_callbacks):
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0
+    smtp_server.handler.replies = ["451 later"]
+    delivery = one_email()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.QUEUED and delivery.next_attempt_at is not None
+    run_sweeper(django_capture_on_commit_callbacks)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.next_attempt_at is None
+
+
+def test_emails_say_they_are_automatic(smtp_server, one_email):
+    one_email()
+    [message] = smtp_server.messages
+    assert "Auto-Submitted: auto-generated" in str(message)

@@ -47,6 +47,8 @@ class Command(BaseCommand):
                                ) from exc
         for line in summary.lines():
             self.stdout.write(line)
+        for warning in summary.warnings:
+            self.stdout.write(f"Warning: {warning}")
         if summary.dry_run:
             self.stdout.write("Dry run: nothing was written.")
         elif not summary.changed:

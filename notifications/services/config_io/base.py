@@ -36,6 +36,8 @@ class LoadSummary:
     dry_run: bool = False
     counts: dict[str, KindCounts] = field(
         default_factory=lambda: {kind: KindCounts() for kind in KINDS})
+    # Loaded, but worth a person's attention (a rule whose channel has no template).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

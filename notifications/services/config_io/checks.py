@@ -49,29 +49,36 @@ def config_parse(*, text: str, fmt: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class Shape:
     identity: tuple[str, ...]  # required non-empty strings that name the item
     optional: tuple[str, ...]
     lists: tuple[tuple[str, type], ...] = ()  # keys holding lists, and their element type
     strings: tuple[str, ...] = ()  # optional keys that must be text (or null) when given
 
 
+# The settings beyond a rule's routing: delays, digests and escalation.
+RULE_TIMING = ("delay_seconds", "digest_window_seconds", "digest_at", "digest_key",
+               "escalate_after_minutes", "escalate_channel")
+CATEGORY_THROTTLE = ("throttle_limit", "throttle_window_seconds")
+
 SHAPES = {
-    "categories": _Shape(("key",), ("name", "description", "critical")),
-    "groups": _Shape(("name",), ("description", "members", "targets"),
+    "categories": Shape(("key",), ("name", "description", "critical", *CATEGORY_THROTTLE)),
+    "groups": Shape(("name",), ("description", "members", "targets"),
                      lists=(("members", str), ("targets", dict))),
-    "rules": _Shape(("name",), ("description", "event_type", "condition", "category", "channels",
-                                "audience", "groups", "enabled", "sample_data", "templates"),
-                    lists=(("groups", str), ("templates", dict)), strings=("category",)),
+    "rules": Shape(("name",), ("description", "event_type", "condition", "category", "channels",
+                                "audience", "groups", "enabled", *RULE_TIMING, "sample_data",
+                                "templates"),
+                    lists=(("groups", str), ("templates", dict)),
+                    strings=("category", "digest_at", "digest_key", "escalate_channel")),
     # YAML reads an unquoted `locale: no` as false; insisting on text catches that.
-    "templates": _Shape(("event_type", "channel"), ("locale", *TEMPLATE_FIELDS),
+    "templates": Shape(("event_type", "channel"), ("locale", *TEMPLATE_FIELDS),
                         strings=("locale",)),
 }
-_TARGET_SHAPE = _Shape(("channel", "address"), ("label",))
-_RULE_TEMPLATE_SHAPE = _Shape(("channel",), ("locale", *TEMPLATE_FIELDS), strings=("locale",))
+TARGET_SHAPE = Shape(("channel", "address"), ("label",))
+RULE_TEMPLATE_SHAPE = Shape(("channel",), ("locale", *TEMPLATE_FIELDS), strings=("locale",))
 
 
-def item_label(where: str, item: Any, shape: _Shape) -> str:
+def item_label(where: str, item: Any, shape: Shape) -> str:
     """How problems name an item: its position, plus its identity keys when they are text."""
     if not isinstance(item, dict):
         return where
@@ -79,14 +86,14 @@ def item_label(where: str, item: Any, shape: _Shape) -> str:
     return f"{where} ({', '.join(names)})" if names else where
 
 
-def _identity(item: dict[str, Any], shape: _Shape) -> tuple[str, ...] | None:
+def _identity(item: dict[str, Any], shape: Shape) -> tuple[str, ...] | None:
     """What makes the item unique in its list; None when a part of it is not text."""
     keys = shape.identity + (("locale",) if "locale" in shape.optional else ())
     values = tuple("" if item.get(key) is None else item[key] for key in keys)
     return values if all(isinstance(v, str) for v in values) else None
 
 
-def _check_items(items: Any, shape: _Shape, where: str) -> list[str]:
+def _check_items(items: Any, shape: Shape, where: str) -> list[str]:
     """Structural problems of a list of items: types, unknown keys, missing names, duplicates."""
     if items is None:
         return []
@@ -133,12 +140,17 @@ def check_document(config: dict[str, Any]) -> list[str]:
         problems.append(f"version: must be {CONFIG_VERSION} (found {config.get('version')!r}).")
     for kind in KINDS:
         problems += _check_items(config.get(kind), SHAPES[kind], kind)
-    for index, item in enumerate(config.get("groups") or []):
+    # A section that is not a list was reported above; its items are not looked at.
+    for index, item in enumerate(_listed(config.get("groups"))):
         if isinstance(item, dict) and isinstance(item.get("targets"), list):
             where = f"{item_label(f'groups[{index}]', item, SHAPES['groups'])}: targets"
-            problems += _check_items(item["targets"], _TARGET_SHAPE, where)
-    for index, item in enumerate(config.get("rules") or []):
+            problems += _check_items(item["targets"], TARGET_SHAPE, where)
+    for index, item in enumerate(_listed(config.get("rules"))):
         if isinstance(item, dict) and isinstance(item.get("templates"), list):
             where = f"{item_label(f'rules[{index}]', item, SHAPES['rules'])}: templates"
-            problems += _check_items(item["templates"], _RULE_TEMPLATE_SHAPE, where)
+            problems += _check_items(item["templates"], RULE_TEMPLATE_SHAPE, where)
     return problems
+
+
+def _listed(section: Any) -> list[Any]:
+    return section if isinstance(section, list) else []

@@ -33,7 +33,8 @@ def config_dump() -> dict[str, Any]:
     return {
         "version": CONFIG_VERSION,
         "categories": [
-            {"key": c.key, "name": c.name, "description": c.description, "critical": c.critical}
+            {"key": c.key, "name": c.name, "description": c.description, "critical": c.critical,
+             "throttle_limit": c.throttle_limit, "throttle_window_seconds": c.throttle_window_seconds}
             for c in Category.objects.order_by("key")
         ],
         "groups": [
@@ -48,6 +49,13 @@ def config_dump() -> dict[str, Any]:
              "condition": r.condition, "category": r.category.key if r.category else None,
              "channels": r.channels, "audience": r.audience,
              "groups": sorted(g.name for g in r.groups.all()), "enabled": r.enabled,
+             "delay_seconds": r.delay_seconds,
+             "digest_window_seconds": r.digest_window_seconds,
+             "digest_at": r.digest_at.isoformat("minutes" if not r.digest_at.second else "seconds")
+             if r.digest_at is not None else None,
+             "digest_key": r.digest_key,
+             "escalate_after_minutes": r.escalate_after_minutes,
+             "escalate_channel": r.escalate_channel,
              "sample_data": r.sample_data,
              "templates": [_template_out(t, with_event_type=False) for t in
                            sorted(r.templates.all(), key=lambda t: (t.channel, t.locale))]}

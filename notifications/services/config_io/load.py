@@ -48,8 +48,21 @@ def config_load(*, config: dict[str, Any], prune: bool = False,
             loader.fail_if_problems()
         loader.load_templates(loader.config.get("templates") or [], "templates")
         loader.fail_if_problems()
+        summary.warnings += _rules_missing_templates(loader.config.get("rules") or [])
         loader.prune()
         loader.fail_if_problems()
         if dry_run:
             transaction.set_rollback(True)
     return summary
+
+
+def _rules_missing_templates(items: list[dict[str, Any]]) -> list[str]:
+    from notifications.models import Rule
+    from notifications.selectors.rules import rule_channels_without_template
+
+    warnings = []
+    for rule in Rule.objects.filter(name__in=[item["name"] for item in items]).order_by("name"):
+        if missing := rule_channels_without_template(rule):
+            warnings.append(f"rules (name {rule.name!r}): no template for {', '.join(missing)}; "
+                            f"those deliveries will fail until one is added.")
+    return warnings

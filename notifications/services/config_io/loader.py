@@ -21,7 +21,11 @@ from notifications.models import (
     default_directory_id,
 )
 from notifications.services.config_io.base import TEMPLATE_FIELDS, ConfigError, LoadSummary
-from notifications.services.config_io.checks import SHAPES, item_label
+from notifications.services.config_io.checks import (
+    CATEGORY_THROTTLE,
+    SHAPES,
+    item_label,
+)
 
 # Bookkeeping columns are not configuration; comparing them would make every
 # row look changed.
@@ -83,6 +87,15 @@ class ConfigLoader:
         With ``save=False`` only validate (the caller already found a problem) and return None.
         """
         before = None if instance.pk is None else _snapshot(instance)
+        # Django treats [] and {} as "empty" and skips validating them, then fails saving
+        # them into a number or text column: refuse them here, by name.
+        misfits = [name for name, value in values.items() if isinstance(value, list | dict)
+                   and not isinstance(instance._meta.get_field(name),
+                                      models.JSONField | models.ForeignKey)]
+        if misfits:
+            self.problems += [f"{label}: {prefix}{name}: must be a single value, not a "
+                              f"{type(values[name]).__name__}." for name in misfits]
+            return None
         for name, value in values.items():
             setattr(instance, name, value)
         try:
@@ -127,7 +140,8 @@ class ConfigLoader:
             category = Category.objects.filter(key=item["key"]).first() or Category(key=item["key"])
             outcome = self.upsert(category, {
                 "name": _text(item, "name"), "description": _text(item, "description"),
-                "critical": item.get("critical", False)}, label)
+                "critical": item.get("critical", False),
+                **{name: item.get(name) for name in CATEGORY_THROTTLE}}, label)
             if outcome:
                 self.count("categories", outcome)
 
@@ -195,6 +209,11 @@ class ConfigLoader:
                 "channels": item.get("channels", []),
                 "audience": item.get("audience", Rule._meta.get_field("audience").default),
                 "enabled": item.get("enabled", True), "sample_data": item.get("sample_data", {}),
+                "delay_seconds": item.get("delay_seconds") or 0,
+                "digest_window_seconds": item.get("digest_window_seconds"),
+                "digest_at": item.get("digest_at"), "digest_key": _text(item, "digest_key"),
+                "escalate_after_minutes": item.get("escalate_after_minutes"),
+                "escalate_channel": _text(item, "escalate_channel"),
             }, label, save=resolved)
             if outcome is None or groups is None:
                 continue

@@ -244,3 +244,17 @@ def test_standalone_template_duplicating_another_is_refused(admin_client, shippi
     assert "errornote" in response.content.decode()
     german.refresh_from_db()
     assert german.locale == "de"
+
+
+def test_saving_a_rule_whose_escalation_has_no_template_warns(admin_client):
+    from django.urls import reverse
+
+    data = rule_form_data(name="unread", channels=["inapp"], escalate_after_minutes=5,
+                          escalate_channel="sms",
+                          templates=[{"channel": "inapp", "inapp_title": "Hi",
+                                      "inapp_body": "There"}])
+    response = admin_client.post(reverse("admin:notifications_rule_add"), data, follow=True)
+
+    assert Rule.objects.filter(name="unread").exists(), response.context.get("errors")
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("no template for sms" in m for m in shown), shown

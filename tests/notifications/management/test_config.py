@@ -252,3 +252,136 @@ def test_yaml_syntax_error_reports_its_line(tmp_path):
     path.write_text("version: 1\ncategories:\n  - key: [unclosed\n")
     with pytest.raises(CommandError, match="Not valid YAML.*line"):
         run("load_config", str(path))
+
+
+# Fields a configuration file does not carry: row identity, bookkeeping, and references
+# (compared through the names they point at, below).
+_NOT_CONFIG = {"id", "created_at", "updated_at", "directory", "category", "rule", "group"}
+
+
+def _full_dump() -> dict[str, list[dict]]:
+    """Every field staff can set on every configuration row, by natural key: a field added
+    to a model later is compared here without anyone having to remember it."""
+    def fields(row) -> dict:
+        values = {f.name: getattr(row, f.attname) for f in row._meta.concrete_fields
+                  if f.name not in _NOT_CONFIG}
+        if isinstance(row, Rule):
+            values["category"] = row.category.key if row.category else None
+            values["groups"] = sorted(g.name for g in row.groups.all())
+        if isinstance(row, MessageTemplate):
+            values["rule"] = row.rule.name if row.rule else None
+        if isinstance(row, GroupTarget):
+            values["group"] = row.group.name
+        if isinstance(row, RecipientGroup):
+            values["members"] = sorted(m.external_id for m in row.members.all())
+        return values
+
+    return {model.__name__: sorted((fields(row) for row in model.objects.all()), key=repr)
+            for model in CONFIG_MODELS}
+
+
+def test_dump_then_load_onto_an_empty_instance_reproduces_every_setting(tmp_path):
+    from datetime import time
+
+    alerts = CategoryFactory(key="alerts", name="Alerts", critical=True, throttle_limit=5,
+                             throttle_window_seconds=600)
+    ops = RecipientGroupFactory(name="#ops", description="On call")
+    ops.members.add(SubscriberFactory(external_id="ana"))
+    GroupTargetFactory(group=ops, channel="email", address="ops@example.com", label="list")
+    daily = RuleFactory(name="daily", event_type="build.failed", category=alerts,
+                        channels=["inapp"], audience="both", enabled=False,
+                        condition="data.branch == 'main'", delay_seconds=30,
+                        digest_at=time(7, 30), digest_key="data.project",
+                        escalate_after_minutes=15, escalate_channel="sms",
+                        sample_data={"branch": "main", "project": "p", "order_id": "A-1"})
+    daily.groups.add(ops)
+    EmailTemplateFactory(rule=daily, channel="email", locale="de")
+    EmailTemplateFactory(rule=daily, channel="email", locale="")
+    RuleFactory(name="windowed", event_type="x.y", digest_window_seconds=3600, channels=["email"])
+    EmailTemplateFactory(rule=None, event_type="x.y", channel="email", locale="")
+    before = _full_dump()
+
+    path = tmp_path / "clarion.yaml"
+    run("dump_config", "-o", str(path))
+    wipe_config()
+    run("load_config", str(path))
+
+    assert _full_dump() == before
+
+
+_WRONG = [5, "text", [], {}, True, [5], {"a": 1}, -1, 1.5]
+
+
+def _documents_with_one_wrong_value(document: dict):
+    """The document again and again, each time with one value anywhere replaced by a value
+    of another type."""
+    def walk(node, path):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            for wrong in _WRONG:
+                if type(wrong) is type(value):
+                    continue
+                node[key] = wrong
+                yield f"{path}.{key}", json.loads(json.dumps(document))
+                node[key] = value
+            if isinstance(value, dict | list):
+                yield from walk(value, f"{path}.{key}")
+    yield from walk(document, "")
+
+
+def test_a_wrong_type_anywhere_is_a_command_error_not_a_traceback(tmp_path):
+    CategoryFactory(key="alerts", throttle_limit=5, throttle_window_seconds=60)
+    group = RecipientGroupFactory(name="#ops")
+    GroupTargetFactory(group=group)
+    rule = RuleFactory(name="r", event_type="a.b", category=Category.objects.get(key="alerts"),
+                       escalate_after_minutes=5, escalate_channel="sms", channels=["inapp"],
+                       sample_data={"order_id": "A-1"})
+    rule.groups.add(group)
+    EmailTemplateFactory(rule=rule, channel="email")
+    from notifications.services.config_io.dump import config_dump
+
+    document = json.loads(json.dumps(config_dump(), default=str))
+    tried = 0
+    for where, broken in _documents_with_one_wrong_value(document):
+        path = tmp_path / "broken.json"
+        path.write_text(json.dumps(broken))
+        try:
+            run("load_config", str(path))
+        except CommandError:
+            pass  # refused with the problems named (or accepted): either way, no traceback
+        except Exception as exc:
+            raise AssertionError(f"a wrong value at {where} raised {exc!r}") from exc
+        tried += 1
+    assert tried > 100
+
+
+def test_the_published_schema_accepts_every_dump_and_names_wrong_types(tmp_path):
+    import jsonschema
+
+    from notifications.services.config_io.dump import config_dump
+
+    CategoryFactory(key="alerts", throttle_limit=5, throttle_window_seconds=60)
+    group = RecipientGroupFactory(name="#ops")
+    GroupTargetFactory(group=group)
+    rule = RuleFactory(name="r", event_type="a.b", channels=["inapp"], escalate_channel="sms",
+                       escalate_after_minutes=5, sample_data={"order_id": "A-1"})
+    rule.groups.add(group)
+    EmailTemplateFactory(rule=rule, channel="email")
+    schema = json.loads(run("config_schema"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    document = json.loads(json.dumps(config_dump(), default=str))
+
+    jsonschema.validate(document, schema)
+    document["rules"][0]["delay_seconds"] = "soon"
+    with pytest.raises(jsonschema.ValidationError, match="soon"):
+        jsonschema.validate(document, schema)
+
+
+def test_a_rule_that_escalates_to_a_channel_without_template_is_named(tmp_path):
+    document = {"version": 1, "rules": [{
+        "name": "unread", "event_type": "a.b", "channels": ["inapp", "webhook"],
+        "escalate_after_minutes": 5, "escalate_channel": "email",
+        "templates": [{"channel": "inapp", "inapp_title": "Hi", "inapp_body": "There"}]}]}
+    output = run("load_config", str(write(tmp_path, document)))
+    assert ("Warning: rules (name 'unread'): no template for email; those deliveries will "
+            "fail until one is added.") in output

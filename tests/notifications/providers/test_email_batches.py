@@ -111,3 +111,27 @@ def test_one_address_twice_in_a_batch_is_two_messages(
                      for m in (r.json if isinstance(r.json, list) else [r.json]))
     assert sent_to.count("shared@example.com") == 2 and len(sent_to) == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+
+def test_a_rejected_login_is_the_operators_to_fix_and_is_retried():
+    import smtplib
+
+    from notifications.providers import TransientError
+    from notifications.providers.email import _classified
+
+    outcome = _classified(smtplib.SMTPAuthenticationError(535, b"5.7.8 Error: authentication "
+                                                               b"failed"))
+    assert isinstance(outcome, TransientError)
+    assert str(outcome) == ("The SMTP server rejected the login (535 5.7.8 Error: authentication "
+                            "failed); check the user and password in EMAIL_URL.")
+
+
+def test_server_words_are_text_not_a_bytes_repr():
+    import smtplib
+
+    from notifications.providers.email import _classified
+
+    refused = _classified(smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"5.1.1 No such user")}))
+    other = _classified(smtplib.SMTPDataError(554, b"5.7.1 Rejected"))
+    assert str(refused) == "The mail server refused the recipient (a@b.c: 550 5.1.1 No such user)."
+    assert str(other) == "SMTP 554: 5.7.1 Rejected"
