@@ -146,6 +146,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Survives kombu's failure to close a lost Redis connection (config/celery_consumer.py).
+CELERY_WORKER_CONSUMER = "config.celery_consumer:BrokerLossTolerantConsumer"
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A task taken by a worker that then died (kill -9, lost host) goes back to
 # the front of its queue after this long. Every task is short (a send batch
 # renews its lease, a fan-out task does one chunk), and one handed out twice

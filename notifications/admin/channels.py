@@ -1,7 +1,8 @@
-"""Admin "Channels" page: each chat and SMS channel's configuration, and a test-message form.
+"""Admin "Channels" page: each sending channel's configuration, and a test-message form.
 
-For every channel the page says whether the server can send on it (and which
-environment variables are missing when not), lists the targets groups and relay
+For e-mail, SMS and every chat channel the page says whether the server can send on it
+(and which environment variables are missing when not; for e-mail, which backend is in
+use), the newest failure of the last hour in its own words, lists the targets groups and relay
 channels use (credential URLs masked), and offers a form that sends a test
 message through the real provider and shows what happened: the provider's
 message id, or its error, with a link to the delivery in the log.
@@ -21,7 +22,11 @@ from django.template.response import TemplateResponse
 
 from notifications.admin.common import admin_url
 from notifications.models import ChannelAdminPage
-from notifications.services.channel_tests import channel_states, channel_test_send
+from notifications.services.channel_tests import (
+    channel_states,
+    channel_test_send,
+    other_channel_notes,
+)
 
 DEFAULT_TEST_MESSAGE = "Test message from Clarion: this channel works."
 
@@ -95,4 +100,5 @@ class ChannelAdminPageAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Channels: status and test messages",
             "sections": sections,
+            "other_notes": other_channel_notes(),
         })

@@ -84,6 +84,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "overall_rate": _percent(stats.failure_rate(counts)),
         "finished": sum(c.finished for c in counts),
         "failed": sum(c.failed for c in counts),
+        # Failed at least once and waiting for another try: what a provider "failing now"
+        # usually means while the failure rate of finished deliveries still reads 0 %.
+        "retrying": stats.retrying_count(),
         "status_chart": stacked_bars(
             title=f"Deliveries per channel and status, {period.label.lower()}",
             desc="One bar per channel, split by delivery status; the table below has the numbers.",

@@ -9,6 +9,7 @@ its line) next to the field on save. Two gaps of the inline are closed here: on
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 from django import forms
@@ -39,11 +40,27 @@ def _clean_for_unsaved_rule(template: MessageTemplate, rule: Rule) -> None:
         raise ValidationError(errors)
 
 
+class ChannelFieldsMedia:
+    """Shows each template only the fields its channel uses (static/admin_clarion/
+    template_fields.js reads the map from the channel select); a field that already holds
+    text stays visible whatever the channel, so nothing typed is hidden."""
+
+    class Media:
+        js = ("admin_clarion/template_fields.js",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "channel" and field is not None:
+            field.widget.attrs["data-channel-fields"] = json.dumps(MessageTemplate.CHANNEL_FIELDS)
+        return field
+
+
 class MessageTemplateInlineForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
         # No event_type: a template on a rule belongs to the rule, not to an event type.
         fields = ("channel", "locale", *_CONTENT_FIELDS)
+
 
     def _post_clean(self) -> None:
         rule = self.fields["rule"].parent_instance
@@ -81,7 +98,7 @@ class MessageTemplateFormSet(forms.BaseInlineFormSet):
             seen.add(key)
 
 
-class MessageTemplateInline(admin.StackedInline):
+class MessageTemplateInline(ChannelFieldsMedia, admin.StackedInline):
     model = MessageTemplate
     form = MessageTemplateInlineForm
     formset = MessageTemplateFormSet
@@ -96,7 +113,7 @@ class MessageTemplateInline(admin.StackedInline):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ChannelFieldsMedia, admin.ModelAdmin):
     list_display = ("__str__", "rule", "event_type", "channel", "locale", "updated_at")
     list_filter = ("channel", "locale", "rule")
     list_select_related = ("rule",)

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_celery_beat.models import PeriodicTask
 
+from notifications.models import Application
 from notifications.services.scheduling import (
     TRIGGER_EVENT_TASK,
     Crontab,
@@ -52,8 +53,10 @@ class RecurringEventForm(forms.ModelForm):
         help_text='JSON list, as "to" in the API: ["user-1", "#admins", {"email": "a@b.c"}]')
     data = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), initial="{}",
                            help_text="JSON object passed to templates as data.")
-    application = forms.CharField(max_length=100, required=False,
-                                  help_text="Optional: record the events under this application.")
+    application = forms.ChoiceField(
+        choices=[], required=False,
+        help_text="Optional: record the events under this Application (its directory is where "
+                  "the names in recipients are looked up).")
     minute = forms.CharField(max_length=240, initial="0")
     hour = forms.CharField(max_length=96, initial="9")
     day_of_week = forms.CharField(max_length=64, initial="1", help_text="0-6, Sunday is 0; * for every day.")
@@ -68,6 +71,13 @@ class RecurringEventForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(z, z) for z in sorted(zoneinfo.available_timezones())]
+        self.fields["application"].choices = [("", "— none (staff) —"), *(
+            (name, name) for name in Application.objects.order_by("name")
+            .values_list("name", flat=True))]
+        # django-celery-beat's own help texts speak of its tasks, not of recurring events.
+        self.fields["name"].help_text = "Shown in this list; unique."
+        self.fields["enabled"].help_text = "Off: no events are triggered until it is on again."
+        self.fields["description"].help_text = "For the people who will read this list."
         task = self.instance
         if task.pk:
             values = _task_kwargs(task)

@@ -145,6 +145,15 @@ class MessageTemplate(models.Model):
 
     TEXT_FIELDS = ("subject", "text_body", "short_body", "inapp_title", "inapp_body", "action_url")
     HTML_FIELDS = ("html_body",)
+    # The fields each channel's provider reads (the rest it ignores); chat channels take
+    # the subject as a title and fall back from the short to the full text.
+    _CHAT = ("subject", "short_body", "text_body", "html_body", "action_url")
+    CHANNEL_FIELDS = {"email": ("subject", "text_body", "html_body"),
+                      "sms": ("short_body", "text_body"),
+                      "inapp": ("inapp_title", "inapp_body", "action_url"),
+                      "webhook": (),
+                      **dict.fromkeys(("matrix", "mattermost", "slack", "teams", "apprise"),
+                                      _CHAT)}
 
     rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="templates")

@@ -125,6 +125,11 @@ def delivery_counts(*, since: datetime) -> list[ChannelCounts]:
     return sorted(channels.values(), key=lambda c: (-c.total, c.channel))
 
 
+def retrying_count() -> int:
+    """Deliveries that failed at least once and wait for another attempt."""
+    return Delivery.objects.filter(status=DeliveryStatus.QUEUED, attempts__gt=0).count()
+
+
 def failure_rate(counts: list[ChannelCounts]) -> float | None:
     finished = sum(c.finished for c in counts)
     return sum(c.failed for c in counts) / finished if finished else None

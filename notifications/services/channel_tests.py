@@ -19,7 +19,7 @@ from notifications.services.direct import direct_message_send
 
 TEST_EVENT_TYPE = "clarion.test_message"
 #: The channels the admin's channel page covers, in the order it lists them.
-TESTABLE_CHANNELS = [Channel.SMS, Channel.MATRIX, Channel.MATTERMOST, Channel.SLACK,
+TESTABLE_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.MATRIX, Channel.MATTERMOST, Channel.SLACK,
                      Channel.TEAMS, Channel.APPRISE]
 
 
@@ -30,6 +30,8 @@ class ChannelState:
     configured: bool
     problem: str
     targets: list[tuple[str, str]]  # (address, where it is used)
+    detail: str = ""  # how it sends (the e-mail backend)
+    last_failure: str = ""  # the newest failed attempt of the last hour, in its own words
 
 
 def channel_states() -> list[ChannelState]:
@@ -51,8 +53,44 @@ def channel_states() -> list[ChannelState]:
             used.setdefault(address, []).append(f"relay {name}")
         states.append(ChannelState(channel=channel, label=Channel(channel).label,
                                    configured=configured, problem=problem,
-                                   targets=[(a, ", ".join(w)) for a, w in used.items()]))
+                                   targets=[(a, ", ".join(w)) for a, w in used.items()],
+                                   detail=email_backend_description() if channel == Channel.EMAIL
+                                   else "", last_failure=_last_failure(channel)))
     return states
+
+
+def email_backend_description() -> str:
+    """Where e-mail goes, in words (never the password)."""
+    from django.conf import settings
+
+    backend = settings.EMAIL_BACKEND
+    if backend == "notifications.mail.OutboxEmailBackend":
+        return f"E-mails are written to {settings.EMAIL_OUTBOX_DIR}/ and echoed to the console."
+    if backend.endswith("console.EmailBackend"):
+        return "E-mails are printed to the server's console only (EMAIL_URL=console://)."
+    if backend.startswith("anymail."):
+        return f"E-mails go through {backend.split('.')[2].title()} (Anymail)."
+    if backend.endswith("smtp.EmailBackend"):
+        security = " with TLS" if settings.EMAIL_USE_TLS or settings.EMAIL_USE_SSL else ""
+        user = f" as {settings.EMAIL_HOST_USER}" if settings.EMAIL_HOST_USER else ""
+        return f"E-mails go to the SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}" \
+               f"{security}{user}."
+    return f"E-mails go through {backend}."
+
+
+def _last_failure(channel: str) -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import DeliveryAttempt
+
+    attempt = (DeliveryAttempt.objects
+               .filter(delivery__channel=channel, started_at__gte=timezone.now()
+                       - timedelta(hours=1), outcome__in=(DeliveryAttempt.Outcome.TRANSIENT,
+                                                          DeliveryAttempt.Outcome.PERMANENT))
+               .order_by("-started_at").values_list("error", flat=True).first())
+    return attempt or ""
 
 
 def channel_test_send(*, channel: str, address: str, message: str, sent_by: str) -> Delivery:
@@ -66,3 +104,26 @@ def channel_test_send(*, channel: str, address: str, message: str, sent_by: str)
         rendered={"subject": "Clarion test message", "short_body": message,
                   "text_body": message})
     return delivery
+
+
+def other_channel_notes() -> list[tuple[str, str]]:
+    """In-app and webhooks, which need no credentials and take no test message here: what
+    they rely on and how they are doing, one line each."""
+    from django.conf import settings
+
+    from webhooks.models import Endpoint
+
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    live = ("Redis (every web process shares it)" if "Redis" in layer
+            else "a feed file the processes of this machine share")
+    enabled = Endpoint.objects.filter(enabled=True)
+    failing = enabled.filter(failing_since__isnull=False).count()
+    disabled = Endpoint.objects.filter(enabled=False).count()
+    return [
+        ("In-app", f"Always available: each delivery is a row in the person's inbox; live "
+                   f"updates travel through {live}. Send yourself one from the inbox page "
+                   f"(“Send test”)."),
+        ("Webhooks", f"{enabled.count()} endpoint(s) enabled, {failing} failing now, {disabled} "
+                     f"disabled. Integrators test their own endpoints (POST …/test); the "
+                     f"dashboard lists the failing ones."),
+    ]

@@ -427,3 +427,32 @@ def test_read_and_unread_look_different(inbox, context):
     read, unread = look("Order C-1 shipped"), look("Order C-2 shipped")
     # Neither property is animated, so the read look holds as soon as the class changes.
     assert read["opacity"] != unread["opacity"] and read["stripe"] != unread["stripe"]
+
+
+@pytest.fixture
+def staff(inbox) -> None:
+    User.objects.create_superuser("staff", password=PASSWORD)
+
+
+def test_a_rules_template_shows_only_the_fields_its_channel_uses(staff, context):
+    # Lives beside the inbox's browser tests for their Chromium and live server.
+    page = context.new_page()
+    page.goto("/admin/login/?next=/admin/notifications/rule/add/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/rule/add/")
+    channel = page.locator('select[name="templates-0-channel"]')
+
+    def shown() -> set[str]:
+        return {name for name in ("subject", "text_body", "html_body", "short_body", "inapp_title",
+                                  "inapp_body", "action_url")
+                if page.locator(f'[name="templates-0-{name}"]').is_visible()}
+
+    channel.select_option("email")
+    assert shown() == {"subject", "text_body", "html_body"}
+    channel.select_option("inapp")
+    assert shown() == {"inapp_title", "inapp_body", "action_url"}
+    page.fill('[name="templates-0-inapp_body"]', "typed already")
+    channel.select_option("sms")
+    assert shown() == {"short_body", "text_body", "inapp_body"}  # typed text never hides

@@ -258,3 +258,18 @@ def test_labels_are_escaped_everywhere(admin_client):
     labels = [el.text for chart in charts for el in parse(chart).iter()
               if el.tag.endswith("text")]
     assert hostile in labels  # the parsed SVG holds the label as text, not as markup
+
+
+def test_the_headline_counts_retries_beside_the_failure_rate(admin_client):
+    """A provider failing now with nothing finished yet shows as deliveries waiting to retry,
+    not as a bare 0 % beside "1 failing"."""
+    from django.urls import reverse
+
+    from notifications.models import Delivery, DeliveryStatus
+    from tests.notifications.providers.factories import pending_delivery
+
+    delivery = pending_delivery("sms", "+14155550100")
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.QUEUED, attempts=1)
+    page = admin_client.get(reverse("admin:dashboard")).content.decode()
+    assert "of finished deliveries failed" in page
+    assert '<div class="value">1</div><div class="what">failed once, waiting to retry</div>' in page

@@ -83,3 +83,9 @@ def test_retry_says_what_happened_when_tasks_run_in_this_process(admin_client, s
 def test_the_list_shows_why_a_delivery_failed(admin_client, failed_delivery):
     page = admin_client.get(reverse("admin:notifications_delivery_changelist")).content.decode()
     assert failed_delivery.last_error[:40] in page
+
+
+def test_the_delivery_page_has_a_retry_button(admin_client, failed_delivery):
+    page = admin_client.get(reverse("admin:notifications_delivery_change",
+                                    args=[failed_delivery.pk])).content.decode()
+    assert 'value="retry"' in page and f'value="{failed_delivery.pk}"' in page

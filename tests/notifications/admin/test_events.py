@@ -114,3 +114,16 @@ def test_event_page_shows_only_the_newest_deliveries_inline(admin_client, monkey
     (inline,) = response.context["inline_admin_formsets"]
     assert len(inline.formset.forms) == 2
     assert "All 3 deliveries of this event" in response.content.decode()
+
+
+def test_the_event_page_has_a_dispatch_again_button_that_works(admin_client):
+    from django.urls import reverse
+
+    from notifications.services.events import event_ingest
+
+    event, _ = event_ingest(event_type="nothing.matches", recipients=[], data={})
+    page = admin_client.get(reverse("admin:notifications_event_change", args=[event.pk]))
+    assert 'value="dispatch_again"' in page.content.decode()
+    response = admin_client.post(reverse("admin:notifications_event_changelist"), {
+        "action": "dispatch_again", "_selected_action": str(event.pk)}, follow=True)
+    assert "Dispatched 1 event(s) again." in response.content.decode()

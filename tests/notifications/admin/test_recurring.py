@@ -87,3 +87,14 @@ def test_editing_shows_and_updates_the_existing_task(admin_client, team):
     # The list shows only recurring events, not the platform's own beat tasks.
     listing = admin_client.get(reverse("admin:notifications_recurringevent_changelist"))
     assert list(listing.context["cl"].result_list) == [task]
+
+
+def test_the_form_speaks_of_recurring_events_and_lists_the_applications(admin_client):
+    from django.urls import reverse
+
+    from tests.factories import ApplicationFactory
+
+    ApplicationFactory(name="billing")
+    page = admin_client.get(reverse("admin:notifications_recurringevent_add")).content.decode()
+    assert "Short Description For This Task" not in page
+    assert '<option value="billing">billing</option>' in page

@@ -258,3 +258,18 @@ def test_saving_a_rule_whose_escalation_has_no_template_warns(admin_client):
     assert Rule.objects.filter(name="unread").exists(), response.context.get("errors")
     shown = [str(m) for m in response.context["messages"]]
     assert any("no template for sms" in m for m in shown), shown
+
+
+def test_the_template_forms_carry_each_channels_fields_for_the_page_script(admin_client):
+    import json as jsonlib
+    import re
+
+    from django.urls import reverse
+
+    page = admin_client.get(reverse("admin:notifications_rule_add")).content.decode()
+    assert "admin_clarion/template_fields.js" in page
+    found = re.search(r'data-channel-fields="([^"]+)"', page)
+    assert found is not None
+    fields = jsonlib.loads(found.group(1).replace("&quot;", '"'))
+    assert fields["email"] == ["subject", "text_body", "html_body"]
+    assert fields["inapp"] == ["inapp_title", "inapp_body", "action_url"]

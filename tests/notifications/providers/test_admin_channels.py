@@ -43,7 +43,7 @@ def test_page_says_what_each_unconfigured_channel_needs(admin_client):
     assert "Not configured: Set MATRIX_HOMESERVER and MATRIX_ACCESS_TOKEN." in page
     assert ("Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER or "
             "TWILIO_MESSAGING_SERVICE_SID.") in page
-    assert page.count("Send test message") == 6
+    assert page.count("Send test message") == 7  # e-mail, SMS and the five chat channels
 
 
 def test_page_is_on_the_admin_index(admin_client):
@@ -132,3 +132,35 @@ def test_relay_channel_needs_exactly_one_kind_of_target(admin_client):
         "group": group.pk}).content.decode()
     assert "not both" in page
     assert RelayChannel.objects.count() == 0
+
+
+def test_the_page_covers_email_in_app_and_webhooks(admin_client, settings, tmp_path):
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    page = admin_client.get(reverse(PAGE)).content.decode()
+    assert 'id="channel-email"' in page and "In-app." in page and "Webhooks." in page
+
+    response = admin_client.post(reverse(PAGE), {
+        "channel": "email", "email-address": "ops@example.com",
+        "email-message": "Does mail work?"})
+    assert response.status_code == 200
+    assert "Sent" in response.content.decode()
+    [message] = mail.outbox
+    assert message.to == ["ops@example.com"] and "Does mail work?" in message.body
+
+
+def test_the_page_shows_a_channels_recent_failure_in_its_own_words(admin_client):
+    from django.utils import timezone
+
+    from notifications.models import DeliveryAttempt
+    from tests.notifications.providers.factories import pending_delivery
+
+    delivery = pending_delivery("email", "a@example.com")
+    DeliveryAttempt.objects.create(
+        delivery=delivery, number=1, started_at=timezone.now(),
+        outcome=DeliveryAttempt.Outcome.TRANSIENT,
+        error="The SMTP server rejected the login (535 5.7.8 Error: authentication failed); "
+              "check the user and password in EMAIL_URL.")
+    page = admin_client.get(reverse(PAGE)).content.decode()
+    assert "Failing in the last hour" in page and "check the user and password" in page
