@@ -37,3 +37,12 @@ def refuse_chunked_body(get_response):
         return get_response(request)
 
     return middleware
+
+
+def csrf_failure(request, reason=""):
+    """A refused CSRF check answers the API in JSON, like every other API error."""
+    from django.views.csrf import csrf_failure as page
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
+    return page(request, reason=reason)

@@ -397,3 +397,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+CSRF_FAILURE_VIEW = "config.request_guard.csrf_failure"
