@@ -276,7 +276,7 @@ DELIVERY_BROADCAST_THRESHOLD = env_int("DELIVERY_BROADCAST_THRESHOLD", 100, mini
 FANOUT_CHUNK_SIZE = env_int("FANOUT_CHUNK_SIZE", 5000, minimum=1)
 # Off: every delivery row is built in Python (the reference the set-based path is tested against).
 FANOUT_SET_BASED = env_bool("FANOUT_SET_BASED", True)
-# An HTTP channel's batch goes out from this many threads at once, never more than
+# An HTTP channel's batch has this many requests in flight at once, never more than
 # OUTBOUND_PER_HOST_CONCURRENCY of them to one host (1: one request after another).
 OUTBOUND_BATCH_CONCURRENCY = env_int("OUTBOUND_BATCH_CONCURRENCY", 16, minimum=1)
 OUTBOUND_PER_HOST_CONCURRENCY = env_int("OUTBOUND_PER_HOST_CONCURRENCY", 8, minimum=1)

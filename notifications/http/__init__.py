@@ -13,7 +13,13 @@ headers or bodies, which carry tokens.
 from __future__ import annotations
 
 from notifications.http.addresses import IPAddress
-from notifications.http.client import USER_AGENT, outbound_request, url_check
+from notifications.http.client import (
+    USER_AGENT,
+    OutboundCall,
+    outbound_request,
+    outbound_requests,
+    url_check,
+)
 from notifications.http.errors import (
     BadResponse,
     BlockedAddress,
@@ -27,5 +33,5 @@ from notifications.http.errors import (
 )
 
 __all__ = ["USER_AGENT", "BadResponse", "BlockedAddress", "ConnectError", "DnsError", "IPAddress",
-           "InvalidUrl", "OutboundError", "OutboundResponse", "OutboundTimeout", "TlsError",
-           "outbound_request", "url_check"]
+           "InvalidUrl", "OutboundCall", "OutboundError", "OutboundResponse", "OutboundTimeout",
+           "TlsError", "outbound_request", "outbound_requests", "url_check"]

@@ -1,7 +1,9 @@
-"""Many calls at once, never more than ``OUTBOUND_PER_HOST_CONCURRENCY`` to one host.
+"""Many sends at once, never more than ``OUTBOUND_PER_HOST_CONCURRENCY`` to one host.
 
-A batch of HTTP sends spends nearly all its time waiting for answers, so its
-requests go out from a small thread pool (``OUTBOUND_BATCH_CONCURRENCY``
+For sends that are more than one request each (a chat message that first looks up
+its room); single requests in a batch go through ``outbound_requests`` instead,
+which needs no threads. A batch of HTTP sends spends nearly all its time waiting
+for answers, so its sends go out from a small thread pool (``OUTBOUND_BATCH_CONCURRENCY``
 threads) instead of one after another. A semaphore per host keeps any single
 receiver — one Slack workspace, one customer's webhook server — from getting
 more than its share of connections, however many of the batch's messages are

@@ -708,3 +708,30 @@ def test_trusted_call_still_refuses_malformed_urls(connect_attempts, url):
 def test_trusted_call_to_an_unresolvable_name_raises_dns_error():
     with pytest.raises(DnsError):
         outbound_request("GET", "http://no-such-host.invalid/", trusted=True)
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET", "POST"])
+def test_a_connection_dropped_before_the_answer_is_not_sent_again(allow_loopback, method):
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    received: list[bytes] = []
+
+    def hang_up_after_reading():
+        for _ in range(2):  # a second request would be a retry
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                received.append(conn.recv(65536))
+
+    thread = threading.Thread(target=hang_up_after_reading, daemon=True)
+    thread.start()
+    with pytest.raises(BadResponse) as info:
+        outbound_request(method, f"http://127.0.0.1:{listener.getsockname()[1]}/txn/1",
+                         body=b"once")
+    listener.close()
+    thread.join(5)
+
+    assert info.value.kind == "protocol"
+    assert len(received) == 1

@@ -32,7 +32,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.bulk_sql import rows_insert, rows_update
-from notifications.http.concurrent import run_per_host
 from notifications.models import Delivery
 from webhooks.models import (
     DisabledReason,
@@ -51,8 +50,8 @@ from webhooks.services.sending import (
     AttemptResult,
     PreparedAttempt,
     attempt_judge,
-    attempt_perform,
     attempt_prepare,
+    attempts_perform,
 )
 
 RECIPIENT_PREFIX = "endpoint:"
@@ -127,8 +126,12 @@ def _messages(deliveries: list[Delivery], endpoints: dict[str, Endpoint],
     by_pair = _messages_existing(wanted)
     missing = [pair for pair in wanted if pair not in by_pair]
     if missing:
-        _messages_create(missing, wanted, endpoints, outcomes)
-        by_pair.update(_messages_existing({pair: wanted[pair] for pair in missing}))
+        created = _messages_create(missing, wanted, endpoints, outcomes)
+        by_pair.update(created)
+        # Another worker's insert won these (or the database cannot say which were ours).
+        lost = {pair: wanted[pair] for pair in missing if pair not in created}
+        if lost:
+            by_pair.update(_messages_existing(lost))
     endpoint_by_pk = {endpoint.pk: endpoint for endpoint in endpoints.values()}
     pairs = []
     for pair, waiting in wanted.items():
@@ -153,8 +156,9 @@ def _messages_existing(wanted: dict[tuple, list]) -> dict[tuple, WebhookMessage]
 
 
 def _messages_create(missing: list[tuple], wanted: dict[tuple, list[Delivery]],
-                     endpoints: dict[str, Endpoint], outcomes: dict) -> None:
-    """Insert the missing messages in one statement; the payload is built once per event."""
+                     endpoints: dict[str, Endpoint], outcomes: dict) -> dict[tuple, WebhookMessage]:
+    """Insert the missing messages in one statement; the payload is built once per event.
+    Return the messages this insert wrote, by (endpoint id, event id)."""
     payloads: dict[object, bytes | PayloadTooLarge] = {}
     new = []
     for endpoint_id, event_id in missing:
@@ -175,19 +179,26 @@ def _messages_create(missing: list[tuple], wanted: dict[tuple, list[Delivery]],
         new.append(WebhookMessage(endpoint_id=endpoint_id, event_id=event_id, delivery=delivery,
                                   event_type=event.event_type, payload=payload))
     # Two workers may create the same message at once: the unique (endpoint, event) keeps one.
-    if connection.vendor == "postgresql":
-        _messages_insert(new)
-    else:
+    if connection.vendor != "postgresql":
         WebhookMessage.objects.bulk_create(new, ignore_conflicts=True)
+        return {}
+    written = _messages_insert(new)
+    created = {}
+    for message in new:
+        if message.pk in written:
+            message._state.adding, message._state.db = False, "default"
+            created[(message.endpoint_id, message.event_id)] = message
+    return created
 
 
-def _messages_insert(new: list[WebhookMessage]) -> None:
+def _messages_insert(new: list[WebhookMessage]) -> set:
     """One ``INSERT … SELECT FROM unnest`` per event: its payload (the same bytes for every
-    endpoint) is bound once, not once per row."""
+    endpoint) is bound once, not once per row. Return the ids written."""
     table = WebhookMessage._meta.db_table
     by_event: dict[object, list[WebhookMessage]] = {}
     for message in new:
         by_event.setdefault(message.event_id, []).append(message)
+    written = set()
     with connection.cursor() as cursor:
         for event_id, messages in by_event.items():
             first = messages[0]
@@ -196,10 +207,12 @@ def _messages_insert(new: list[WebhookMessage]) -> None:
                 "event_type, payload, trigger, status, attempt_count, last_error, created_at) "
                 "SELECT v.id, v.webhook_id, v.endpoint_id, %s, v.delivery_id, %s, %s, %s, %s, 0, "
                 "'', now() FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::uuid[]) "
-                "AS v(id, webhook_id, endpoint_id, delivery_id) ON CONFLICT DO NOTHING",
+                "AS v(id, webhook_id, endpoint_id, delivery_id) ON CONFLICT DO NOTHING RETURNING id",
                 [event_id, first.event_type, bytes(first.payload), Trigger.AUTOMATIC,
                  MessageStatus.PENDING, [m.pk for m in messages], [m.webhook_id for m in messages],
                  [m.endpoint_id for m in messages], [m.delivery_id for m in messages]])
+            written.update(row[0] for row in cursor.fetchall())
+    return written
 
 
 def _too_large_record(endpoint: Endpoint, delivery: Delivery, problem: PayloadTooLarge) -> None:
@@ -249,8 +262,7 @@ def _attempt(pending: list[tuple[Delivery, WebhookMessage]]) -> dict[object, Out
             continue
         ready.append((delivery, attempt_prepare(message=message,
                                                 secrets=secrets[message.endpoint_id], now=now)))
-    answers = run_per_host([prepared for _, prepared in ready], attempt_perform,
-                           lambda prepared: prepared.host)
+    answers = attempts_perform([prepared for _, prepared in ready])
     finished = timezone.now()
     results = [attempt_judge(prepared, answer, trigger=Trigger.AUTOMATIC, finished_at=finished)
                for (_, prepared), answer in zip(ready, answers, strict=True)]

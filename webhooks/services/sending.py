@@ -1,14 +1,14 @@
 """One attempt: sign the stored payload afresh and POST it through the outbound door.
 
-Every attempt goes through ``notifications.http.outbound_request``, which resolves
+Every attempt goes through the outbound door (``notifications.http``), which resolves
 the host, refuses internal addresses, dials the checked address (no DNS-rebinding
 gap), never follows redirects and keeps to the connect and total timeouts.
 
 An attempt is three steps so that a batch can make its requests in parallel:
-``attempt_prepare`` (sign; the caller has read what it needs), ``attempt_perform``
-(the request alone, safe on any thread) and ``attempt_judge`` (what the answer
-means, as an attempt row: redacted headers, status, response excerpt, latency,
-error class). ``attempt_make`` does all three for one manual or test attempt.
+``attempt_prepare`` (sign; the caller has read what it needs), ``attempts_perform``
+(the requests alone, a batch at once, touching no database) and ``attempt_judge``
+(what the answer means, as an attempt row: redacted headers, status, response
+excerpt, latency, error class). ``attempt_make`` does all three for one manual or test attempt.
 Deciding what happens next is the caller's business (``webhooks.services.messages``
 and ``webhooks.services.automatic``): this module only reports what happened.
 """
@@ -26,9 +26,10 @@ from django.utils import timezone
 from notifications.http import (
     USER_AGENT,
     InvalidUrl,
+    OutboundCall,
     OutboundError,
     OutboundResponse,
-    outbound_request,
+    outbound_requests,
 )
 from webhooks.models import AttemptOutcome, Endpoint, ErrorClass, WebhookAttempt, WebhookMessage
 from webhooks.selectors import secrets_valid
@@ -61,13 +62,6 @@ class PreparedAttempt:
     body: bytes
     started_at: datetime
 
-    @property
-    def host(self) -> str:
-        try:
-            return urlsplit(self.endpoint.url).hostname or ""
-        except ValueError:
-            return ""
-
 
 def attempt_prepare(*, message: WebhookMessage, secrets: list[str],
                     now: datetime | None = None) -> PreparedAttempt:
@@ -81,19 +75,34 @@ def attempt_prepare(*, message: WebhookMessage, secrets: list[str],
     return PreparedAttempt(message, endpoint, headers, body, now or timezone.now())
 
 
+def attempts_perform(prepared: list[PreparedAttempt]) -> list[OutboundResponse | OutboundError]:
+    """Make each POST, the batch concurrently (at most ``OUTBOUND_PER_HOST_CONCURRENCY`` at a
+    time to one host); return each response or ``OutboundError`` in order. Touches no
+    database."""
+    answers: list[OutboundResponse | OutboundError | None] = []
+    calls = []
+    for one in prepared:
+        if settings.WEBHOOK_REQUIRE_HTTPS and urlsplit(one.endpoint.url).scheme.lower() != "https":
+            answers.append(InvalidUrl("this server only sends webhooks to https:// URLs"))
+            continue
+        try:
+            calls.append(OutboundCall(
+                "POST", one.endpoint.url, headers=one.headers, body=one.body,
+                max_response_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES).prepared())
+        except OutboundError as exc:
+            answers.append(exc)
+            continue
+        except ValueError as exc:  # the headers were stored before a rule they now break
+            answers.append(InvalidUrl(str(exc)))
+            continue
+        answers.append(None)
+    made = iter(outbound_requests(calls))
+    return [answer if answer is not None else next(made) for answer in answers]
+
+
 def attempt_perform(prepared: PreparedAttempt) -> OutboundResponse | OutboundError:
-    """Make the POST; return the response or the ``OutboundError`` (touches no database)."""
-    try:
-        if settings.WEBHOOK_REQUIRE_HTTPS and urlsplit(prepared.endpoint.url).scheme.lower() \
-                != "https":
-            raise InvalidUrl("this server only sends webhooks to https:// URLs")
-        return outbound_request("POST", prepared.endpoint.url, headers=prepared.headers,
-                                body=prepared.body,
-                                max_response_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES)
-    except OutboundError as exc:
-        return exc
-    except ValueError as exc:  # the URL was stored before a rule it now breaks
-        return InvalidUrl(str(exc))
+    """Make one POST; return the response or the ``OutboundError`` (touches no database)."""
+    return attempts_perform([prepared])[0]
 
 
 def attempt_judge(prepared: PreparedAttempt, answer: OutboundResponse | OutboundError, *,
