@@ -13,8 +13,9 @@ a user id (``@ana:server``: the direct-message room recorded in the account's
 because the account is not in the room and ``MATRIX_AUTO_JOIN`` is on, the account
 joins (accepting an invitation) and the same transaction is sent again.
 
-401 (``M_MISSING_TOKEN`` / ``M_UNKNOWN_TOKEN``) and 403 are permanent, with a message a
-staff member can act on; 429 ``M_LIMIT_EXCEEDED`` waits for ``Retry-After`` or
+403 is permanent, with a message a staff member can act on; 401
+(``M_MISSING_TOKEN`` / ``M_UNKNOWN_TOKEN``) is the operator's token, retried with
+backoff while it is fixed; 429 ``M_LIMIT_EXCEEDED`` waits for ``Retry-After`` or
 ``retry_after_ms``; 5xx and network failures are transient. The homeserver is set by
 the operator and may be on a private network, so calls to it skip the address policy.
 """
@@ -98,8 +99,8 @@ class MatrixProvider(HttpChatProvider):
             if wait is None and isinstance(data.get("retry_after_ms"), int | float):
                 wait = data["retry_after_ms"] / 1000
             raise TransientError(f"Matrix is rate limiting ({code}) {doing}.", retry_after=wait)
-        if status == 401:
-            raise PermanentError(f"The Matrix homeserver rejected the access token ({code}: "
+        if status == 401:  # the operator's setting: retried while it is fixed
+            raise TransientError(f"The Matrix homeserver rejected the access token ({code}: "
                                  f"{said}) {doing}; set a valid MATRIX_ACCESS_TOKEN.")
         if status == 403:
             fix = "invite the account to the room" + (

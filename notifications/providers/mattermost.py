@@ -12,7 +12,8 @@
 
 The message is Markdown: the subject as a heading, the text, and a link to the
 action URL. 400/401/403/404/413 are permanent (with the server's own message,
-``{"id", "message", "status_code"}``), 429 waits for ``Retry-After`` or
+``{"id", "message", "status_code"}``) — except the bot token's 401, the operator's
+setting, retried with backoff while it is fixed — 429 waits for ``Retry-After`` or
 ``X-Ratelimit-Reset``, 5xx is transient. The Mattermost server is configured by
 the operator and may be on a private network; webhook URLs are entered by staff
 and go through the address policy like any user-supplied URL.
@@ -38,6 +39,7 @@ from notifications.providers.chat_text import ChatMessage, chat_message, truncat
 _POST_MAX = 16_383
 # How far before the delivery's creation a retry looks for its own earlier post.
 _LOOKBACK_MS = 60_000
+_BOT = "Mattermost"  # how messages name the bot API (webhooks are "Mattermost webhook")
 _HINTS = {
     401: "the bot token was rejected; check MATTERMOST_BOT_TOKEN",
     403: "the bot may not post here; add it to the channel",
@@ -89,10 +91,10 @@ class MattermostProvider(HttpChatProvider):
         payload = {"channel_id": channel_id, "message": text,
                    "props": {"clarion_delivery": str(delivery.pk)},
                    "pending_post_id": f"clarion-{delivery.pk.hex}"}
-        response = call("POST", f"{settings.MATTERMOST_URL}/api/v4/posts", service="Mattermost",
+        response = call("POST", f"{settings.MATTERMOST_URL}/api/v4/posts", service=_BOT,
                         json_body=payload, trusted=True,
                         headers={"Authorization": f"Bearer {settings.MATTERMOST_BOT_TOKEN}"})
-        self._raise(response, service="Mattermost")
+        self._raise(response, service=_BOT)
         return SendResult(provider_message_id=str(body_json(response).get("id", "")))
 
     def _already_posted(self, delivery: Delivery, channel_id: str) -> str:
@@ -103,7 +105,7 @@ class MattermostProvider(HttpChatProvider):
         since = int(delivery.created_at.timestamp() * 1000) - _LOOKBACK_MS
         try:
             response = call("GET", f"{settings.MATTERMOST_URL}/api/v4/channels/{channel_id}"
-                                   f"/posts?since={since}", service="Mattermost", trusted=True,
+                                   f"/posts?since={since}", service=_BOT, trusted=True,
                             headers={"Authorization": f"Bearer {settings.MATTERMOST_BOT_TOKEN}"})
         except (PermanentError, TransientError):
             return ""
@@ -122,4 +124,7 @@ class MattermostProvider(HttpChatProvider):
         message = body_json(response).get("message")
         hint = _HINTS.get(response.status)
         detail = "; ".join(str(part) for part in (hint, message) if part)
+        if response.status == 401 and service == _BOT:
+            # The bot token is the operator's setting: retried while it is fixed.
+            raise TransientError(f"{service} refused Clarion's bot token (401): {detail}")
         raise_for_status(response, service=service, detail=detail)

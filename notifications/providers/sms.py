@@ -11,7 +11,8 @@ whose signed requests move the delivery to delivered, undelivered or failed.
 
 Twilio's answers: 400-class errors about the recipient (21211 invalid ``To`` and
 its kin) and every other 4xx except 429 are permanent; 429 and 5xx, and failures
-to reach Twilio at all, are transient. Twilio's error code is kept on the delivery.
+to reach Twilio at all, are transient; so are refused credentials (20003, 401), which
+are the operator's to fix rather than the recipient's fault. Twilio's error code is kept on the delivery.
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ class SmsProvider(Provider):
         if code in RECIPIENT_ERRORS:
             return PermanentError(f"{label}: {RECIPIENT_ERRORS[code]} ({said}).")
         if code in CREDENTIAL_ERRORS or exc.status == 401:
+            # The operator's setting, not the recipient's fault: retried while it is fixed.
             what = CREDENTIAL_ERRORS.get(code, "not authorised")
-            return PermanentError(f"{label}: {what}; check TWILIO_ACCOUNT_SID and "
-                                  f"TWILIO_AUTH_TOKEN ({said}).")
+            return TransientError(f"Twilio refused Clarion's credentials ({label}: {what}); "
+                                  f"check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN ({said}).")
         return PermanentError(f"{label}: {said}")

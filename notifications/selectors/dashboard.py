@@ -103,6 +103,8 @@ class ProviderProblem:
     channel: str
     label: str
     reason: str
+    # The words of the channel's latest failure: often what to fix ("check EMAIL_URL").
+    last_error: str = ""
 
 
 def channel_label(channel: str) -> str:
@@ -214,16 +216,23 @@ def failing_providers(*, now: datetime) -> list[ProviderProblem]:
               .annotate(channel=F("delivery__channel"),
                         rank=Window(RowNumber(), partition_by=F("delivery__channel"),
                                     order_by=F("started_at").desc()))
-              .filter(rank__lte=RECENT_ATTEMPTS).values_list("channel", "outcome"))
+              .filter(rank__lte=RECENT_ATTEMPTS)
+              .values_list("channel", "outcome", "started_at", "error"))
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for channel, outcome in recent:
+    latest: dict[str, tuple[datetime, str]] = {}  # each channel's latest failure with words
+    for channel, outcome, started_at, error in recent:
         tally[channel][0] += 1
         tally[channel][1] += outcome in FAILED_ATTEMPTS
+        if outcome in FAILED_ATTEMPTS and error and (
+                channel not in latest or started_at > latest[channel][0]):
+            latest[channel] = (started_at, error)
+    failing = [channel for channel, (total, failed) in sorted(tally.items())
+               if total >= RECENT_ATTEMPTS_MIN and failed * 2 > total]
     problems = [
         ProviderProblem(channel, channel_label(channel),
-                        f"{failed} of the last {total} attempts in the last hour failed")
-        for channel, (total, failed) in sorted(tally.items())
-        if total >= RECENT_ATTEMPTS_MIN and failed * 2 > total
+                        f"{tally[channel][1]} of the last {tally[channel][0]} attempts in the "
+                        f"last hour failed", latest.get(channel, (now, ""))[1])
+        for channel in failing
     ]
     waiting = (Delivery.objects.filter(status__in=PENDING).order_by()
                .values_list("channel").annotate(n=Count("pk")))

@@ -37,10 +37,10 @@ def make_deliveries(channel: str, status: str, n: int = 1, *, age: timedelta = t
 
 
 def attempt(delivery: Delivery, *, duration_ms: int, outcome: str = "sent",
-            age: timedelta = timedelta(minutes=5)) -> DeliveryAttempt:
+            age: timedelta = timedelta(minutes=5), error: str = "") -> DeliveryAttempt:
     return DeliveryAttempt.objects.create(
         delivery=delivery, number=delivery.attempt_log.count() + 1, outcome=outcome,
-        started_at=timezone.now() - age, duration_ms=duration_ms)
+        started_at=timezone.now() - age, duration_ms=duration_ms, error=error)
 
 
 def svgs(html: str) -> list[str]:
@@ -172,12 +172,21 @@ def test_failing_and_unconfigured_providers_are_listed(admin_client, settings):
                 age=timedelta(hours=2))
     make_deliveries("sms", "queued", 2)
 
+    attempt(make_deliveries("slack", "failed")[0], duration_ms=50, outcome="transient",
+            age=timedelta(minutes=10), error="Slack answered 500: older")
+    attempt(make_deliveries("slack", "failed")[0], duration_ms=50, outcome="transient",
+            age=timedelta(minutes=1), error="Slack refused the message (404): no_service")
+
     response = admin_client.get(URL)
-    problems = {p.channel: p.reason for p in response.context["failing_providers"]}
+    problems = {p.channel: p for p in response.context["failing_providers"]}
     assert set(problems) == {"slack", "sms"}
-    assert problems["slack"] == "3 of the last 4 attempts in the last hour failed"
-    assert problems["sms"] == "is not configured; 2 deliveries waiting"
-    assert "Microsoft Teams" not in response.content.decode().split("Providers failing now")[1]
+    assert problems["slack"].reason == "5 of the last 6 attempts in the last hour failed"
+    assert problems["sms"].reason == "is not configured; 2 deliveries waiting"
+    # The latest failure's own words, which usually say what to fix.
+    assert problems["slack"].last_error == "Slack refused the message (404): no_service"
+    section = response.content.decode().split("Providers failing now")[1]
+    assert "Latest: Slack refused the message (404): no_service" in section
+    assert "Microsoft Teams" not in section
 
 
 def test_failing_webhook_endpoints_are_listed_with_links(admin_client):

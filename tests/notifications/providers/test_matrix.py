@@ -160,9 +160,9 @@ def test_join_refused_is_permanent(homeserver):
         MatrixProvider().send(pending_delivery("matrix", "!private:hs.test"))
 
 
-def test_rejected_token_is_permanent_and_names_the_setting(homeserver, settings):
+def test_rejected_token_is_retried_and_names_the_setting(homeserver, settings):
     settings.MATRIX_ACCESS_TOKEN = "syt_revoked"
-    with pytest.raises(PermanentError) as failure:
+    with pytest.raises(TransientError) as failure:
         MatrixProvider().send(pending_delivery("matrix", ROOM))
     message = str(failure.value)
     assert "rejected the access token (M_UNKNOWN_TOKEN" in message

@@ -62,9 +62,18 @@ def test_bot_posts_markdown_to_the_channel_and_keeps_the_post_id(
     assert delivery.provider_message_id == "post-id-1"
 
 
+def test_a_rejected_bot_token_is_retried_and_names_the_setting(bot):
+    # The operator's setting, not the recipient's fault: retried while it is fixed.
+    bot(api_error(401, "api.context.session_expired.app_error", "Invalid token"))
+
+    with pytest.raises(TransientError) as failure:
+        MattermostProvider().send(pending_delivery("mattermost", CHANNEL_ID))
+
+    assert "check MATTERMOST_BOT_TOKEN" in str(failure.value)
+
+
 @pytest.mark.parametrize("status, error_id, hint", [
     (400, "api.post.create_post.message_length.app_error", "refused the message (400)"),
-    (401, "api.context.session_expired.app_error", "bot token was rejected"),
     (403, "api.context.permissions.app_error", "add it to the channel"),
     (404, "app.channel.get.existing.app_error", "does not exist"),
 ])

@@ -167,9 +167,11 @@ def test_rate_limits_and_server_errors_are_transient(twilio_stub, reply):
         SmsProvider().send(pending_delivery("sms", "+14155550100"))
 
 
-def test_rejected_credentials_are_permanent_and_name_the_settings(twilio_stub):
+def test_rejected_credentials_are_retried_and_name_the_settings(twilio_stub):
+    # The operator's setting, not the recipient's fault: retried while it is fixed.
     twilio_stub(twilio_error(401, 20003, "Authenticate"))
-    with pytest.raises(PermanentError, match="check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"):
+    with pytest.raises(TransientError, match="refused Clarion's credentials .*"
+                                             "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"):
         SmsProvider().send(pending_delivery("sms", "+14155550100"))
 
 
