@@ -215,7 +215,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["notifications.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "notifications.api.pagination.StandardPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["notifications.api.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "notifications.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -247,6 +247,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.api.schema_hooks.canonical_paths",
         "notifications.api.schema_hooks.error_responses",
+        "notifications.api.schema_hooks.bodies_required",
+        "notifications.api.schema_hooks.strict_bodies_closed",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "notifications.models.choices.DeliveryStatus",

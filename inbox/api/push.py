@@ -19,7 +19,13 @@ from django.conf import settings
 from django.http import HttpResponse, QueryDict
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
@@ -87,8 +93,16 @@ class RegisteredSerializer(serializers.Serializer):
     connectionId = serializers.CharField()  # noqa: N815
 
 
+@extend_schema_field({"oneOf": [{"type": "object", "additionalProperties": True},
+                                {"type": "array", "items": {}}, {"type": "string"},
+                                {"type": "number"}, {"type": "boolean"}],
+                      "example": {"title": "Build finished", "body": "main is green"}})
+class _PushMessageField(serializers.JSONField):
+    """Any JSON value but null (nothing to show)."""
+
+
 class PushMessageSerializer(serializers.Serializer):
-    message = serializers.JSONField(help_text="Any JSON; commonly {\"title\", \"body\", \"params\"}.")
+    message = _PushMessageField(help_text="Any JSON; commonly {\"title\", \"body\", \"params\"}.")
 
 
 class PushResultSerializer(serializers.Serializer):
@@ -108,7 +122,9 @@ class PushRegisterView(_PushApiView):
 
     @extend_schema(
         operation_id="push_register", tags=["push"],
-        parameters=[OpenApiParameter("connectionId", str, OpenApiParameter.QUERY, required=True,
+        parameters=[OpenApiParameter("connectionId", {"type": "string", "minLength": 1,
+                                                      "maxLength": PUSH_ID_MAX_LENGTH},
+                                     OpenApiParameter.QUERY, required=True,
                                      description="The random id the backend hands to the browser.")],
         request=None,
         responses={200: RegisteredSerializer},

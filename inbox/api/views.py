@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from inbox.api.schema import FREE_FORM
+from inbox.api.schema import PREFERENCES, PREFERENCES_UPDATE
 from inbox.auth import InboxSessionAuthentication, InboxTokenAuthentication, IsInboxReader
 from inbox.models import Notification
 from inbox.selectors import notification_as_dict, notifications_visible, unread_count
@@ -55,7 +55,7 @@ class NotificationSerializer(serializers.Serializer):
 class IdsSerializer(StrictSerializer):
     # Bounded above too: a larger number is no row id and overflows the database's integer.
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-                                allow_empty=False, max_length=1000)
+                                allow_empty=False, min_length=1, max_length=1000)
 
 
 class UnreadCountSerializer(serializers.Serializer):
@@ -154,11 +154,11 @@ class PreferencesView(InboxWriteView):
     def get_throttles(self):
         return super().get_throttles() if self.request.method == "PUT" else []
 
-    @extend_schema(responses={200: FREE_FORM})
+    @extend_schema(responses={200: PREFERENCES})
     def get(self, request):
         return Response(preferences_get(subscriber=self.subscriber))
 
-    @extend_schema(request=FREE_FORM, responses={200: FREE_FORM})
+    @extend_schema(request={"application/json": PREFERENCES_UPDATE}, responses={200: PREFERENCES})
     def put(self, request):
         # A Django ValidationError becomes a 400 naming the field (notifications.api.errors).
         return Response(preferences_update(subscriber=self.subscriber, data=request.data))

@@ -61,7 +61,9 @@ def _offered_channels() -> list[str]:
 
 def _parse_time(value: object, field: str) -> time:
     try:
-        return time.fromisoformat(str(value))
+        if not isinstance(value, str):  # 2200 would read as 22:00
+            raise ValueError
+        return time.fromisoformat(value)
     except ValueError:
         raise ValidationError({field: [f"{value!r} is not a time like 22:00."]}) from None
 
@@ -80,6 +82,9 @@ def _quiet_hours_values(raw: object) -> dict[str, Any] | None:
     if not enabled and not raw.get("start"):
         return {"enabled": False}
     tz = raw.get("timezone") or "UTC"
+    if not isinstance(tz, str):
+        raise ValidationError({"quiet_hours.timezone": ["Must be a time zone name such as "
+                                                        "'Europe/Berlin'."]})
     if tz not in zoneinfo.available_timezones():
         raise ValidationError({"quiet_hours.timezone": [f"Unknown time zone {tz!r}."]})
     start = _parse_time(raw.get("start"), "quiet_hours.start")

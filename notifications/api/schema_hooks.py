@@ -73,3 +73,39 @@ def error_responses(result, generator, request, public):
                     "description": description,
                     "content": {"application/json": {"schema": reference}}})
     return result
+
+
+# Where create, update and partial update answer an empty body with 400 (``BodyRequired``):
+# the management API's documents. A PATCH there needs at least "{}".
+_BODY_REQUIRED_PREFIXES = ("/api/events", "/api/subscribers", "/api/groups",
+                           "/api/webhooks/configurations")
+
+
+def bodies_required(result, generator, request, public):
+    for path, item in result["paths"].items():
+        collection, _, rest = path.partition("/{")
+        if collection not in _BODY_REQUIRED_PREFIXES or "/" in rest:
+            continue  # an action below an object (recover, members, …) has its own rules
+        for method in ("post", "put", "patch"):
+            body = item.get(method, {}).get("requestBody")
+            if body is not None:
+                body["required"] = True
+    return result
+
+
+def strict_bodies_closed(result, generator, request, public):
+    """A request body read by a ``StrictInput`` serializer refuses unknown fields: its
+    schema says ``additionalProperties: false`` so that clients (and generators) know."""
+    from notifications.api.serializers import StrictInput
+
+    closed = set()
+    pending = list(StrictInput.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        name = cls.__name__.removesuffix("Serializer")
+        closed |= {f"{name}Request", f"Patched{name}Request"}
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name in closed and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

@@ -23,17 +23,22 @@ from notifications.models import (
 
 class StrictInput:
     """Accepts only what the serializer describes: an unknown field (a typo such as
-    ``emali``) is a 400 rather than silently dropped, and a text field given a number or a
-    list is a 400 rather than turned into its string."""
+    ``emali``) is a 400 rather than silently dropped, a text field given a number or a
+    list is a 400 rather than turned into its string, and a list field given an object is
+    a 400 rather than read as its keys."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             errors = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
             for name, field in self.fields.items():
                 value = data.get(name)
-                if (isinstance(field, serializers.CharField) and not field.read_only
-                        and value is not None and not isinstance(value, str)):
+                if field.read_only or value is None:
+                    continue
+                if isinstance(field, serializers.CharField) and not isinstance(value, str):
                     errors[name] = ["Not a valid string."]
+                elif isinstance(field, serializers.ManyRelatedField | serializers.ListField |
+                                RecipientsField) and not isinstance(value, list):
+                    errors[name] = ["Expected a list."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

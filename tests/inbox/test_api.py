@@ -208,6 +208,9 @@ def test_preferences_can_be_read_changed_and_written_back_whole(ada):
     ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours.start"),
     ({"quiet_hours": {"start": "22:00", "end": "07:00", "timezone": "Mars/Base"}},
      "quiet_hours.timezone"),
+    ({"quiet_hours": {"start": "22:00", "end": "07:00", "timezone": [None, None]}},
+     "quiet_hours.timezone"),
+    ({"quiet_hours": {"start": 2200, "end": "07:00"}}, "quiet_hours.start"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_bad_preferences_are_400_and_nothing_changes(ada, body, field):

@@ -102,6 +102,14 @@ def test_lists_are_paginated(api):
     SubscriberFactory.create_batch(3)
     page = api.get("/api/subscribers?page_size=2").json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+    assert len(api.get("/api/subscribers?page_size=1000").json()["results"]) == 3  # capped
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "two", "null", "", "1.5", "٣"])
+def test_a_page_size_that_is_not_a_whole_number_is_refused(api, size):
+    response = api.get(f"/api/subscribers?page_size={size}")
+    assert response.status_code == 400
+    assert response.json()["page_size"] == ["A whole number from 1 to 200 is required."]
 
 
 def test_schema_and_docs_are_served_without_a_cdn(client):
@@ -137,3 +145,34 @@ def test_a_phone_number_is_stored_in_e164(api):
     response = api.post("/api/subscribers", {"external_id": "u-1", "phone": "+4915123456789"},
                         format="json")
     assert response.status_code == 201 and response.json()["phone"] == "+4915123456789"
+
+
+@pytest.mark.parametrize("query, name, said", [
+    ("since=", "since", "Give a value, or leave the parameter out."),
+    ("event=", "event", "Give a value, or leave the parameter out."),
+    ("status=", "status", "Give a value, or leave the parameter out."),
+])
+def test_a_filter_given_empty_is_refused_not_ignored(api, query, name, said):
+    response = api.get(f"/api/deliveries?{query}")
+    assert response.status_code == 400
+    assert response.json()[name] == [said]
+
+
+@pytest.mark.parametrize("value", ["null", "yes", "2"])
+def test_a_yes_no_filter_takes_true_or_false(api, value):
+    response = api.get(f"/api/webhooks/configurations?enabled={value}")
+    assert response.status_code == 400
+    assert response.json()["enabled"] == ["Use true or false."]
+    assert api.get("/api/webhooks/configurations?enabled=true").status_code == 200
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/events", {"event": "order.shipped", "to": {}}, "to"),
+    ("/api/events", {"event": "order.shipped", "to": "user-1"}, "to"),
+    ("/api/groups", {"name": "oncall", "members": {}}, "members"),
+    ("/api/groups", {"name": "oncall", "members": {"ada": 1}}, "members"),
+])
+def test_a_list_field_given_something_else_is_refused(api, path, body, field):
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400
+    assert response.json()[field] == ["Expected a list."]
