@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "notifications",
     "inbox",
     "webhooks",
+    "push",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         {"name": "subscribers", "description": "The people of your Application's directory."},
         {"name": "groups", "description": "Named audiences such as #admins."},
         {"name": "categories", "description": "What notifications are about (preferences)."},
+        {"name": "devices", "description": "A subscriber's phones and browsers for push "
+                                           "notifications."},
         {"name": "webhooks", "description": "Signed webhooks to your endpoints."},
         {"name": "notifications", "description": "The end user's inbox (an inbox token)."},
         {"name": "push", "description": "Push-server-compatible API: messages to a user's "
@@ -383,6 +386,29 @@ if MATRIX_MSGTYPE not in ("m.notice", "m.text"):
 MATRIX_ALIAS_CACHE_SECONDS = env_int("MATRIX_ALIAS_CACHE_SECONDS", 3600, minimum=0)
 MATTERMOST_URL = _base_url("MATTERMOST_URL")
 MATTERMOST_BOT_TOKEN = env_str("MATTERMOST_BOT_TOKEN", "")
+# Push to phones and browsers (the push app; docs/push.md says how to get each credential).
+# Web Push: a VAPID key pair's private half (base64url or PEM) and a contact for the push
+# services (mailto: or https:); the public half is served to browsers.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "")
+# A browser's endpoint must be https:// (as every real push service's is); off for tests.
+WEBPUSH_REQUIRE_HTTPS = env_bool("WEBPUSH_REQUIRE_HTTPS", True)
+# Firebase Cloud Messaging (HTTP v1): the service account's JSON key file.
+FCM_SERVICE_ACCOUNT_FILE = env_str("FCM_SERVICE_ACCOUNT_FILE", "")
+FCM_BASE_URL = _base_url("FCM_BASE_URL") or "https://fcm.googleapis.com"
+# Apple: a token-based (.p8) key, its id, the team and the default topic (bundle id).
+APNS_KEY_FILE = env_str("APNS_KEY_FILE", "")
+APNS_KEY_ID = env_str("APNS_KEY_ID", "")
+APNS_TEAM_ID = env_str("APNS_TEAM_ID", "")
+APNS_TOPIC = env_str("APNS_TOPIC", "")
+APNS_BASE_URL = _base_url("APNS_BASE_URL") or "https://api.push.apple.com"
+APNS_SANDBOX_BASE_URL = _base_url("APNS_SANDBOX_BASE_URL") or "https://api.sandbox.push.apple.com"
+# Expo: the access token is needed only when the Expo project requires one.
+EXPO_ACCESS_TOKEN = env_str("EXPO_ACCESS_TOKEN", "")
+EXPO_PUSH_URL = _base_url("EXPO_PUSH_URL") or "https://exp.host/--/api/v2/push/send"
+# Expo is on unless switched off: it needs no credentials of its own.
+EXPO_ENABLED = env_bool("EXPO_ENABLED", True)
+
 # The URL-only relay: longest message accepted, and requests per API key (DRF rate syntax).
 RELAY_MAX_MESSAGE_LENGTH = env_int("RELAY_MAX_MESSAGE_LENGTH", 4000, minimum=1)
 RELAY_THROTTLE_RATE = env_str("RELAY_THROTTLE_RATE", "60/min")

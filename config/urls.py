@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(push_urls.reserved_urlpatterns)),
     path("api/", include("inbox.api.urls")),
+    path("api/", include("push.api.urls")),
     path("api/webhooks/", include("webhooks.api.urls")),
     path("api/", include("notifications.api.urls")),
     path("api/", include("inbox.api.push_urls")),

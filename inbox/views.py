@@ -58,3 +58,19 @@ class InboxLogoutView(auth_views.LogoutView):
     """POST-only sign-out (Django refuses GET logouts), back to the login form."""
 
     next_page = "inbox-login"
+
+
+@cache
+def _service_worker_source() -> bytes:
+    from django.contrib.staticfiles import finders
+
+    return open(finders.find("inbox/sw.js"), "rb").read()  # noqa: SIM115 — read once, cached
+
+
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The inbox's service worker, served under /inbox/ so that its scope is the inbox page
+    (a worker served from /static/ could only control /static/)."""
+    response = HttpResponse(_service_worker_source(), content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"  # browsers check for a new worker on each visit
+    return response

@@ -124,7 +124,9 @@ class Subscriber(models.Model):
             return self.email
         if channel == Channel.SMS:
             return self.phone
-        if channel == Channel.INAPP:
+        from notifications.providers import subscriber_addressed_channels
+
+        if channel in subscriber_addressed_channels():
             return self.external_id
         return str((self.channel_addresses or {}).get(channel, ""))
 

@@ -15,6 +15,7 @@ class Channel(models.TextChoices):
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
     APPRISE = "apprise", "Apprise"
+    PUSH = "push", "Push (phones and browsers)"
 
 
 class EventStatus(models.TextChoices):

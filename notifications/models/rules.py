@@ -152,6 +152,8 @@ class MessageTemplate(models.Model):
                       "sms": ("short_body", "text_body"),
                       "inapp": ("inapp_title", "inapp_body", "action_url"),
                       "webhook": (),
+                      # A push's title, body and where a tap leads (the push app's channel).
+                      "push": ("subject", "short_body", "text_body", "action_url"),
                       **dict.fromkeys(("matrix", "mattermost", "slack", "teams", "apprise"),
                                       _CHAT)}
 

@@ -13,6 +13,7 @@ from functools import cache
 from django.utils.module_loading import import_string
 
 from notifications.providers.base import (
+    NoAddress,
     NotConfigured,
     PermanentError,
     Provider,
@@ -34,6 +35,14 @@ REGISTRY: dict[str, str] = {
 }
 
 
+def provider_register(channel: str, dotted_path: str) -> None:
+    """Add a channel's provider from outside the core (an app's ``ready()``), so a new
+    channel is a new app rather than an edit here."""
+    REGISTRY.setdefault(channel, dotted_path)
+    provider_for.cache_clear()
+    subscriber_addressed_channels.cache_clear()
+
+
 @cache
 def provider_for(channel: str) -> Provider | None:
     """The provider instance for ``channel``, or None when the channel has none."""
@@ -41,5 +50,13 @@ def provider_for(channel: str) -> Provider | None:
     return import_string(path)() if path else None
 
 
-__all__ = ["REGISTRY", "NotConfigured", "PermanentError", "Provider", "ProviderError", "SendResult",
-           "TransientError", "provider_for"]
+@cache
+def subscriber_addressed_channels() -> frozenset[str]:
+    """Channels whose address is the subscriber's external id (``addressed_by_subscriber``)."""
+    return frozenset(channel for channel in REGISTRY
+                     if getattr(provider_for(channel), "addressed_by_subscriber", False))
+
+
+__all__ = ["REGISTRY", "NoAddress", "NotConfigured", "PermanentError", "Provider", "ProviderError",
+           "SendResult", "TransientError", "provider_for", "provider_register",
+           "subscriber_addressed_channels"]

@@ -40,6 +40,11 @@ class PermanentError(ProviderError):
     """The call can never succeed as it is (bad address, rejected credentials)."""
 
 
+class NoAddress(ProviderError):
+    """The recipient has nowhere to receive this channel after all (every device is gone):
+    recorded as skipped, not failed."""
+
+
 class NotConfigured(ProviderError):
     """This delivery needs server settings the channel lacks (recorded as skipped, not failed)."""
 
@@ -69,6 +74,9 @@ class Provider:
     channel: str = ""
     #: Whether deliveries need a MessageTemplate (a webhook sends the raw event instead).
     needs_template: bool = True
+    #: Whether a subscriber's address on this channel is the subscriber itself (their
+    #: external id): the provider finds where to send (an inbox, devices) when it sends.
+    addressed_by_subscriber: bool = False
 
     def endpoints_for(self, event) -> list[tuple[str, str]] | None:
         """For channels addressed to configured endpoints rather than people (webhooks).
@@ -96,6 +104,11 @@ class Provider:
     def is_configured(self) -> bool:
         """Return False when server-level settings for this channel are missing."""
         return True
+
+    def status_note(self) -> str:
+        """One line for the admin's Channels page about a channel that takes no test message
+        there (empty: nothing to say)."""
+        return ""
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -35,6 +35,7 @@ def _words(rendered: dict, event_type: str) -> dict[str, str]:
 
 class InAppProvider(Provider):
     channel = "inapp"
+    addressed_by_subscriber = True
     sends_in_bulk = True
 
     def send(self, delivery: Delivery) -> SendResult:

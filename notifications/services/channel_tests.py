@@ -119,7 +119,13 @@ def other_channel_notes() -> list[tuple[str, str]]:
     enabled = Endpoint.objects.filter(enabled=True)
     failing = enabled.filter(failing_since__isnull=False).count()
     disabled = Endpoint.objects.filter(enabled=False).count()
+    from notifications.providers import REGISTRY
+
+    contributed = [(Channel(channel).label if channel in Channel.values else channel, note)
+                   for channel in REGISTRY if channel not in TESTABLE_CHANNELS
+                   and (note := provider_for(channel).status_note())]
     return [
+        *contributed,
         ("In-app", f"Always available: each delivery is a row in the person's inbox; live "
                    f"updates travel through {live}. Send yourself one from the inbox page "
                    f"(“Send test”)."),

@@ -35,6 +35,7 @@ from notifications.models import (
     SkipReason,
     Subscriber,
 )
+from notifications.providers import subscriber_addressed_channels
 from notifications.services.digests import rule_digests
 from notifications.services.rendering import SubscriberWords, render_uniform, template_lookup
 from notifications.services.throttling import throttle_limits
@@ -162,8 +163,10 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
         WITH pairs AS (
             SELECT s.id AS subscriber_id, ch.channel, s.email_undeliverable_at,
                    CASE ch.channel WHEN %(email)s THEN s.email WHEN %(sms)s THEN s.phone
-                        WHEN %(inapp)s THEN s.external_id
-                        ELSE COALESCE(s.channel_addresses ->> ch.channel, '') END AS address
+                        ELSE CASE WHEN ch.channel = ANY(%(by_subscriber)s::varchar[])
+                                  THEN s.external_id
+                                  ELSE COALESCE(s.channel_addresses ->> ch.channel, '') END
+                   END AS address
             FROM {subscribers} s CROSS JOIN unnest(%(channels)s::varchar[]) AS ch(channel)
             WHERE s.id IN ({chunk_named})
               AND NOT (%(skip_quiet)s AND ch.channel <> %(inapp)s AND EXISTS (
@@ -235,7 +238,8 @@ def deliveries_insert_select(*, event_id, rule: Rule, channels: list[str], chunk
     """  # noqa: S608
     params = {
         "email": Channel.EMAIL, "sms": Channel.SMS, "inapp": Channel.INAPP,
-        "channels": list(channels), "skip_quiet": skip_quiet, "muting": muting,
+        "by_subscriber": sorted(subscriber_addressed_channels()), "channels": list(channels),
+        "skip_quiet": skip_quiet, "muting": muting,
         "category": rule.category_id, "no_address": SkipReason.NO_ADDRESS,
         "undeliverable": SkipReason.UNDELIVERABLE, "preference": SkipReason.PREFERENCE,
         "event": event_id, "rule": rule.pk, "queued": DeliveryStatus.QUEUED,

@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from notifications.bulk_sql import rows_insert, rows_update
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, SkipReason
-from notifications.providers import NotConfigured, Provider, ProviderError, SendResult, TransientError
+from notifications.providers import (
+    NoAddress,
+    NotConfigured,
+    Provider,
+    ProviderError,
+    SendResult,
+    TransientError,
+)
 
 Outcome = DeliveryAttempt.Outcome
 
@@ -77,6 +84,8 @@ def delivery_state_after(delivery: Delivery, outcome, provider: Provider, now: d
         next_at = None if outcome.reason != SkipReason.NOT_CONFIGURED else next_at
     elif isinstance(outcome, NotConfigured):
         status, skip, error = DeliveryStatus.SKIPPED, SkipReason.NOT_CONFIGURED, str(outcome)
+    elif isinstance(outcome, NoAddress):
+        status, skip, error = DeliveryStatus.SKIPPED, SkipReason.NO_ADDRESS, str(outcome)
     elif isinstance(outcome, TransientError):
         status, skip, next_at, error = _retry_or_fail(provider, delivery, str(outcome),
                                                       outcome.retry_after, now)

@@ -440,5 +440,84 @@
     return this._request('PUT', '/api/notifications/preferences', body);
   };
 
+  // --- Browser push (Web Push) -------------------------------------------------------
+
+  function keyBytes(base64url) {
+    var padded = (base64url + '===='.slice(base64url.length % 4)).replace(/-/g, '+').replace(/_/g, '/');
+    var raw = global.atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  ClarionInbox.prototype.pushKey = function () {
+    return this._request('GET', '/api/notifications/push-key');
+  };
+
+  ClarionInbox.prototype.registerDevice = function (body) {
+    return this._request('POST', '/api/notifications/devices', body);
+  };
+
+  ClarionInbox.prototype.removeDevice = function (body) {
+    return this._request('DELETE', '/api/notifications/devices', body);
+  };
+
+  /** Whether this browser can take push notifications at all. */
+  ClarionInbox.browserPushSupported = function () {
+    return typeof global.navigator !== 'undefined' && 'serviceWorker' in global.navigator &&
+      'PushManager' in global && 'Notification' in global;
+  };
+
+  /** The service worker's registration with its current subscription (or null). */
+  ClarionInbox.prototype.browserPushState = function (serviceWorkerUrl, scope) {
+    if (!ClarionInbox.browserPushSupported()) return Promise.resolve(null);
+    return global.navigator.serviceWorker.getRegistration(scope).then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    });
+  };
+
+  /**
+   * Ask for permission, register the service worker, subscribe with the server's VAPID key
+   * and send the subscription to Clarion. Resolves to the registered device.
+   */
+  ClarionInbox.prototype.enableBrowserPush = function (serviceWorkerUrl, scope) {
+    var self = this;
+    if (!ClarionInbox.browserPushSupported()) {
+      return Promise.reject(new Error('This browser cannot show push notifications.'));
+    }
+    return this.pushKey().then(function (key) {
+      if (!key.enabled) throw new Error('Browser notifications are not set up on this server.');
+      return global.Notification.requestPermission().then(function (permission) {
+        if (permission !== 'granted') throw new Error('Notifications are blocked for this site.');
+        return global.navigator.serviceWorker.register(serviceWorkerUrl, { scope: scope });
+      }).then(function () {
+        return global.navigator.serviceWorker.ready;
+      }).then(function (registration) {
+        return registration.pushManager.getSubscription().then(function (existing) {
+          return existing || registration.pushManager.subscribe({
+            userVisibleOnly: true, applicationServerKey: keyBytes(key.vapid_public_key)
+          });
+        });
+      });
+    }).then(function (subscription) {
+      return self.registerDevice({ kind: 'webpush', subscription: subscription.toJSON(),
+                                   label: (global.navigator.userAgent || '').slice(0, 200) });
+    });
+  };
+
+  /** Unsubscribe this browser and remove its device from Clarion. */
+  ClarionInbox.prototype.disableBrowserPush = function (serviceWorkerUrl, scope) {
+    var self = this;
+    return this.browserPushState(serviceWorkerUrl, scope).then(function (subscription) {
+      if (!subscription) return null;
+      var endpoint = subscription.endpoint;
+      return subscription.unsubscribe().then(function () {
+        return self.removeDevice({ endpoint: endpoint }).catch(function (error) {
+          if (error.status !== 404) throw error;  // already gone: nothing to remove
+        });
+      });
+    });
+  };
+
   global.ClarionInbox = ClarionInbox;
 }(typeof window !== 'undefined' ? window : this));

@@ -535,10 +535,52 @@
     });
   }
 
+  /* ---- Browser notifications (Web Push) ------------------------------------------ */
+
+  var pushBox = byId('browser-push');
+  var pushToggle = byId('browser-push-toggle');
+  var pushStatus = byId('browser-push-status');
+
+  function showPushState(subscribed, text) {
+    pushToggle.dataset.subscribed = subscribed ? 'yes' : 'no';
+    pushToggle.textContent = subscribed ? 'Turn off browser notifications'
+                                        : 'Enable browser notifications';
+    if (text) pushStatus.textContent = text;
+  }
+
+  function setUpBrowserPush() {
+    if (!window.ClarionInbox.browserPushSupported()) return;  // the section stays hidden
+    var sw = pushToggle.dataset.sw, scope = pushToggle.dataset.scope;
+    client.pushKey().then(function (key) {
+      if (!key.enabled) return;  // not set up on this server: nothing to offer
+      pushBox.hidden = false;
+      return client.browserPushState(sw, scope).then(function (subscription) {
+        showPushState(Boolean(subscription),
+                      subscription ? 'This browser shows a notification when a message arrives.'
+                                   : null);
+      });
+    }).catch(function () { /* the rest of the page works without it */ });
+    pushToggle.addEventListener('click', function () {
+      var turningOn = pushToggle.dataset.subscribed !== 'yes';
+      var done = turningOn ? client.enableBrowserPush(sw, scope)
+                           : client.disableBrowserPush(sw, scope);
+      busy(pushToggle, done).then(function () {
+        showPushState(turningOn, turningOn
+          ? 'This browser shows a notification when a message arrives.'
+          : 'Browser notifications are off for this browser.');
+        announce(pushStatus.textContent);
+      }).catch(function (error) {
+        pushStatus.textContent = 'Could not change browser notifications: ' +
+          (error && error.message ? error.message : describeError(error));
+      });
+    });
+  }
+
   /* ---- Start -------------------------------------------------------------------- */
 
   fillTimezones();
   loadPreferences();
+  setUpBrowserPush();
   client.unreadCount().then(setUnread).catch(function () { /* the hello carries it too */ });
   // The first page sets the cursor, so connecting afterwards replays anything
   // created in between and nothing is missed.
