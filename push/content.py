@@ -33,8 +33,10 @@ class PushMessage:
                           ensure_ascii=False).encode()
 
 
-def push_message(rendered: dict[str, str], *, delivery_id, event_type: str) -> PushMessage:
-    """Build the message; raise ``PermanentError`` when the template gives nothing to say."""
+def push_message(rendered: dict[str, str], *, delivery_id, event_type: str,
+                 read_token: str = "") -> PushMessage:
+    """Build the message; raise ``PermanentError`` when the template gives nothing to say.
+    ``read_token`` lets a click mark the in-app copy read (``push.read_links``)."""
     title = " ".join((rendered.get("subject") or "").split())
     body = (rendered.get("short_body") or rendered.get("text_body") or "").strip()
     if not body:
@@ -44,8 +46,10 @@ def push_message(rendered: dict[str, str], *, delivery_id, event_type: str) -> P
     url = (rendered.get("action_url") or "").strip()
     if not url.lower().startswith(("http://", "https://")):
         url = ""  # a relative or javascript: link would be broken or worse on a phone
-    return PushMessage(title=title, body=body, url=url,
-                       data={"delivery_id": str(delivery_id), "event_type": event_type})
+    data = {"delivery_id": str(delivery_id), "event_type": event_type}
+    if read_token:
+        data["read_token"] = read_token
+    return PushMessage(title=title, body=body, url=url, data=data)
 
 
 def size_check(kind: str, payload: bytes) -> None:

@@ -31,6 +31,7 @@ from notifications.providers import (
 )
 from push.content import push_message
 from push.models import AttemptOutcome, Device, DeviceAttempt, DeviceKind
+from push.read_links import read_token
 from push.senders import apns, expo, fcm, webpush
 from push.senders.base import DeviceResult
 from push.services import devices_answered, devices_failed, devices_gone
@@ -68,7 +69,9 @@ class PushProvider(Provider):
         if not waiting:
             return SendResult(provider_message_id=next(iter(already.values()), ""))
         message = push_message(delivery.rendered, delivery_id=delivery.pk,
-                               event_type=delivery.event.event_type)
+                               event_type=delivery.event.event_type,
+                               read_token=read_token(subscriber_id=delivery.subscriber_id,
+                                                     event_id=delivery.event_id))
         results = self._send_by_kind(waiting, message, delivery)
         self._record(delivery, results)
         return self._outcome(results, already)

@@ -13,4 +13,5 @@ urlpatterns = [
          views.SubscriberDeviceView.as_view(), name="subscriber-device"),
     path("notifications/devices", views.OwnDevicesView.as_view(), name="inbox-devices"),
     path("notifications/push-key", views.VapidKeyView.as_view(), name="push-key"),
+    path("notifications/push-read", views.PushReadView.as_view(), name="push-read"),
 ]

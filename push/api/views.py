@@ -14,6 +14,7 @@ from inbox.api.views import InboxWriteView
 from notifications.models import Subscriber
 from push.api.serializers import DeviceInputSerializer, DeviceRemoveSerializer, DeviceSerializer
 from push.models import Device
+from push.read_links import read_by_token
 from push.senders import webpush
 from push.services import device_register, device_remove
 
@@ -83,6 +84,25 @@ class OwnDevicesView(InboxWriteView):
         token = given.validated_data.get("token") or given.validated_data["endpoint"]
         if not device_remove(subscriber=self.subscriber, token=token):
             return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PushReadView(APIView):
+    """``/api/notifications/push-read``: a clicked push marks its in-app copy read. The
+    signed token in the push is the only credential (a service worker has no other)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=["notifications"], auth=[], request=inline_serializer(
+        "PushRead", {"token": serializers.CharField(help_text="data.read_token of the push")}),
+        responses={204: None})
+    def post(self, request):
+        token = request.data.get("token") if isinstance(request.data, dict) else None
+        if not isinstance(token, str) or not token:
+            return Response({"token": ["This field is required."]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        read_by_token(token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -74,7 +74,10 @@ def setup(asgi_live_server, real_throttle_rates, settings, service, vapid,  # no
     standin.origin = push_service.url
     user = User.objects.create_user(USERNAME, password=PASSWORD)
     SubscriberFactory(external_id="reader-1", user=user)
-    rule = RuleFactory(event_type="order.shipped", channels=["push"], audience="recipients")
+    rule = RuleFactory(event_type="order.shipped", channels=["push", "inapp"],
+                       audience="recipients")
+    MessageTemplate.objects.create(rule=rule, channel="inapp", inapp_title="Order {{ data.order_id }}",
+                                   inapp_body="On its way.")
     MessageTemplate.objects.create(rule=rule, channel="push", subject="Order {{ data.order_id }}",
                                    short_body="Your order {{ data.order_id }} is on its way.",
                                    action_url="https://shop.example.com/o/{{ data.order_id }}")
@@ -140,6 +143,22 @@ def test_the_page_subscribes_and_its_service_worker_shows_a_pushed_message(page,
         page.wait_for_timeout(100)
     assert shown == [{"title": "Order A-9", "body": "Your order A-9 is on its way.",
                       "url": "https://shop.example.com/o/A-9"}]
+
+    # Clicking it marks the in-app copy read (the worker's handler, run as a click would).
+    _, minted = api(setup["base"], setup["secret"], "POST",
+                    "/api/subscribers/reader-1/inbox-token")
+    assert api(setup["base"], minted["token"], "GET", "/api/notifications/unread-count")[1] == {
+        "unread_count": 1}
+    worker.evaluate("""self.registration.getNotifications().then(ns => {
+        self.dispatchEvent(new NotificationEvent('notificationclick', {notification: ns[0]}));
+        return true; })""")
+    unread = None
+    for _ in range(50):
+        _, unread = api(setup["base"], minted["token"], "GET", "/api/notifications/unread-count")
+        if unread["unread_count"] == 0:
+            break
+        page.wait_for_timeout(100)
+    assert unread == {"unread_count": 0}
 
     page.get_by_role("button", name="Turn off browser notifications").click()
     expect(page.get_by_role("button", name="Enable browser notifications")).to_be_visible()

@@ -47,7 +47,8 @@ def test_the_push_decrypts_to_the_rendered_words_with_a_valid_vapid_signature(
     assert document["body"] == "Order **A-17** is on its way."
     assert document["url"] == "https://shop.example.com/orders/A-17"
     delivery = only_delivery(event)
-    assert document["data"] == {"delivery_id": str(delivery.pk), "event_type": "order.shipped"}
+    assert document["data"] == {"delivery_id": str(delivery.pk), "event_type": "order.shipped",
+                                "read_token": document["data"]["read_token"]}
     from push.senders.webpush import public_key
 
     assert vapid_key == public_key()  # the key browsers subscribed with
