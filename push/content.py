@@ -1,8 +1,10 @@
 """What a push says, from the delivery's rendered template, and the size each service takes.
 
 The push template's fields: the subject is the title, the short body (or the text
-body) the body, the action URL where a tap leads. Every service gets the same
-words; each sender wraps them in its own envelope. Each service caps a message at
+body) the body, the action URL where a tap leads; ``push_data`` a JSON object
+for the app, ``push_badge`` the icon's badge count, ``push_sound`` the sound.
+Every service gets the same words; each sender wraps them in its own envelope
+(and leaves out what its service has no place for). Each service caps a message at
 about 4 KB, so the size is checked before anything is sent, with the limit named.
 """
 
@@ -25,6 +27,8 @@ class PushMessage:
     body: str
     url: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    badge: int | None = None
+    sound: str = ""
 
     def as_json(self) -> bytes:
         """The document a browser's service worker receives."""
@@ -46,10 +50,38 @@ def push_message(rendered: dict[str, str], *, delivery_id, event_type: str,
     url = (rendered.get("action_url") or "").strip()
     if not url.lower().startswith(("http://", "https://")):
         url = ""  # a relative or javascript: link would be broken or worse on a phone
-    data = {"delivery_id": str(delivery_id), "event_type": event_type}
+    data = {**_data(rendered.get("push_data") or ""), "delivery_id": str(delivery_id),
+            "event_type": event_type}
     if read_token:
         data["read_token"] = read_token
-    return PushMessage(title=title, body=body, url=url, data=data)
+    return PushMessage(title=title, body=body, url=url, data=data,
+                       badge=_badge(rendered.get("push_badge") or ""),
+                       sound=(rendered.get("push_sound") or "").strip())
+
+
+def _data(text: str) -> dict[str, str]:
+    """The template's data object, values as text (FCM takes only strings)."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise PermanentError(f"The push template's data is not JSON once rendered ({exc}).") \
+            from None
+    if not isinstance(value, dict):
+        raise PermanentError("The push template's data must render to a JSON object.")
+    return {str(key): item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+            for key, item in value.items()}
+
+
+def _badge(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise PermanentError(f"The push template's badge must render to a whole number, not "
+                             f"{text[:40]!r}.")
+    return int(text)
 
 
 def size_check(kind: str, payload: bytes) -> None:

@@ -104,7 +104,8 @@ class MessageTemplateInline(ChannelFieldsMedia, admin.StackedInline):
     formset = MessageTemplateFormSet
     extra = 0
     fields = (("channel", "locale"), "subject", "text_body", "html_body", "short_body",
-              ("inapp_title", "action_url"), "inapp_body")
+              ("inapp_title", "action_url"), "inapp_body", "push_data",
+              ("push_badge", "push_sound"))
     show_change_link = True
 
     def get_extra(self, request: HttpRequest, obj: Rule | None = None, **kwargs) -> int:
@@ -127,6 +128,9 @@ class MessageTemplateAdmin(ChannelFieldsMedia, admin.ModelAdmin):
         ("E-mail", {"fields": ("subject", "text_body", "html_body")}),
         ("SMS and chat", {"fields": ("short_body",)}),
         ("In-app", {"fields": ("inapp_title", "inapp_body", "action_url")}),
+        ("Push", {"fields": ("push_data", "push_badge", "push_sound"),
+                  "description": "The title is the subject, the body the short (or text) "
+                                 "body, and a tap opens the action URL."}),
         (None, {"fields": ("updated_at",)}),
     )
 

@@ -27,7 +27,8 @@ from notifications.templating import TemplateProblem, render_fields, sample_cont
 _FIELD_LABELS = {
     "subject": "Subject", "text_body": "Text body", "html_body": "HTML body",
     "short_body": "Short body (SMS, chat)", "inapp_title": "In-app title",
-    "inapp_body": "In-app body", "action_url": "Action URL",
+    "inapp_body": "In-app body", "action_url": "Action URL", "push_data": "Push data",
+    "push_badge": "Push badge", "push_sound": "Push sound",
 }
 
 

@@ -143,7 +143,8 @@ class Rule(models.Model):
 class MessageTemplate(models.Model):
     """The words for one channel and locale, for a rule or for every rule of an event type."""
 
-    TEXT_FIELDS = ("subject", "text_body", "short_body", "inapp_title", "inapp_body", "action_url")
+    TEXT_FIELDS = ("subject", "text_body", "short_body", "inapp_title", "inapp_body", "action_url",
+                   "push_data", "push_badge", "push_sound")
     HTML_FIELDS = ("html_body",)
     # The fields each channel's provider reads (the rest it ignores); chat channels take
     # the subject as a title and fall back from the short to the full text.
@@ -153,7 +154,8 @@ class MessageTemplate(models.Model):
                       "inapp": ("inapp_title", "inapp_body", "action_url"),
                       "webhook": (),
                       # A push's title, body and where a tap leads (the push app's channel).
-                      "push": ("subject", "short_body", "text_body", "action_url"),
+                      "push": ("subject", "short_body", "text_body", "action_url", "push_data",
+                               "push_badge", "push_sound"),
                       **dict.fromkeys(("matrix", "mattermost", "slack", "teams", "apprise"),
                                       _CHAT)}
 
@@ -173,6 +175,14 @@ class MessageTemplate(models.Model):
     inapp_title = models.CharField(max_length=500, blank=True)
     inapp_body = models.TextField(blank=True)
     action_url = models.CharField(max_length=1000, blank=True)
+    push_data = models.TextField(
+        blank=True, help_text='Push: a JSON object handed to the app, e.g. '
+                              '{"order_id": "{{ data.order_id }}"}; its values are sent as text.')
+    push_badge = models.CharField(max_length=200, blank=True,
+                                  help_text="Push: the app icon's badge count (APNs, Expo), "
+                                            "e.g. {{ data.unread }}.")
+    push_sound = models.CharField(max_length=200, blank=True,
+                                  help_text='Push: the sound to play, e.g. "default".')
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -61,8 +61,11 @@ def forget_token() -> None:
 
 
 def send(devices: list[Device], message: PushMessage, *, delivery_id) -> list[DeviceResult]:
-    body = json.dumps({"aps": {"alert": {"title": message.title, "body": message.body},
-                               "sound": "default"},
+    aps = {"alert": {"title": message.title, "body": message.body},
+           "sound": message.sound or "default"}
+    if message.badge is not None:
+        aps["badge"] = message.badge
+    body = json.dumps({"aps": aps,
                        **({"url": message.url} if message.url else {}), **message.data},
                       separators=(",", ":"), ensure_ascii=False).encode()
     size_check("apns", body)

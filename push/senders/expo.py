@@ -26,9 +26,11 @@ def configured() -> bool:
 
 
 def send(devices: list[Device], message: PushMessage, *, delivery_id) -> list[DeviceResult]:
+    extra = {"badge": message.badge} if message.badge is not None else {}
     bodies = [{"to": device.token, "title": message.title, "body": message.body,
-               "data": {**message.data, "url": message.url}, "sound": "default",
-               "priority": "high"} for device in devices]
+               "data": {**message.data, "url": message.url},
+               "sound": message.sound or "default", "priority": "high", **extra}
+              for device in devices]
     for body in bodies:
         size_check("expo", json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
     headers = {"Accept": "application/json"}

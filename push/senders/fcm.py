@@ -76,6 +76,12 @@ def _message(device: Device, message: PushMessage) -> dict:
             "data": data, "android": {"priority": "high"}}
     if message.url:
         body["webpush"] = {"fcm_options": {"link": message.url}}
+    if message.sound:
+        body["android"]["notification"] = {"sound": message.sound}
+    aps = {key: value for key, value in (("badge", message.badge), ("sound", message.sound))
+           if value not in (None, "")}
+    if aps:
+        body["apns"] = {"payload": {"aps": aps}}
     return {"message": body}
 
 

@@ -8,7 +8,7 @@
 (function () {
   'use strict';
   var CONTENT = ['subject', 'text_body', 'html_body', 'short_body', 'inapp_title',
-                 'inapp_body', 'action_url'];
+                 'inapp_body', 'action_url', 'push_data', 'push_badge', 'push_sound'];
 
   function rowOf(input) {
     return input.closest('.form-row') || input.closest('.fieldBox') || input.parentElement;

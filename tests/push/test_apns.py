@@ -100,3 +100,16 @@ def test_an_oversize_message_is_refused_before_apple_sees_it(ada, apple,
     assert delivery.status == DeliveryStatus.FAILED
     assert "for apns, which takes at most 4,096" in delivery.last_error
     assert apple.received == []
+
+
+def test_badge_sound_and_data_from_the_template_reach_the_app(ada, apple,
+                                                              django_capture_on_commit_callbacks):
+    device_register(subscriber=ada, kind="apns", token=TOKENS[0])
+    chat_rule("push", push_data='{"order_id": "{{ data.order_id }}", "items": 3}',
+              push_badge="{{ 2 + 1 }}", push_sound="chime.caf")
+
+    trigger(django_capture_on_commit_callbacks, to=["ada"])
+
+    _token, _headers, body = apple.received[0]
+    assert body["aps"]["badge"] == 3 and body["aps"]["sound"] == "chime.caf"
+    assert body["order_id"] == "A-17" and body["items"] == "3"

@@ -175,3 +175,33 @@ def test_fcm_credentials_it_does_not_know_are_retried_and_named(
     assert delivery.status == DeliveryStatus.QUEUED
     assert "FCM_SERVICE_ACCOUNT_FILE" in delivery.last_error
     assert firebase.messages == [] and "Signature verification failed" in firebase.problems[0]
+
+
+def test_fcm_carries_the_templates_data_badge_and_sound(ada, firebase,
+                                                        django_capture_on_commit_callbacks):
+    device_register(subscriber=ada, kind="fcm", token=FCM_TOKENS[0])
+    chat_rule("push", push_data='{"order_id": "{{ data.order_id }}"}', push_badge="4",
+              push_sound="default")
+
+    trigger(django_capture_on_commit_callbacks, to=["ada"])
+
+    [message] = firebase.messages
+    assert message["data"]["order_id"] == "A-17"
+    assert message["android"]["notification"] == {"sound": "default"}
+    assert message["apns"] == {"payload": {"aps": {"badge": 4, "sound": "default"}}}
+
+
+@pytest.mark.parametrize("fields, said", [
+    ({"push_data": "[1, 2]"}, "data must render to a JSON object"),
+    ({"push_data": "{not json"}, "data is not JSON once rendered"),
+    ({"push_badge": "many"}, "badge must render to a whole number"),
+])
+def test_push_fields_that_render_to_nonsense_fail_with_the_field_named(
+        ada, expo, django_capture_on_commit_callbacks, fields, said):
+    device_register(subscriber=ada, kind="expo", token=EXPO_TOKENS[0])
+    chat_rule("push", **fields)
+
+    delivery = only_delivery(trigger(django_capture_on_commit_callbacks, to=["ada"]))
+
+    assert delivery.status == DeliveryStatus.FAILED and said in delivery.last_error
+    assert expo.requests == []
