@@ -2,8 +2,11 @@
 
 The registry holds dotted paths and imports a provider only when its channel
 is first used, so a channel's optional dependencies cost nothing until then.
-A channel with no provider registered here reports ``skipped: not configured``
-on each delivery instead of pretending to send.
+Channels that live in their own app (in-app: ``inbox``; webhooks: ``webhooks``;
+push: ``push``) register themselves from their app's ``ready()`` with
+``provider_register``, so adding a channel is adding an app. A channel with no
+provider registered reports ``skipped: not configured`` on each delivery instead
+of pretending to send.
 """
 
 from __future__ import annotations
@@ -30,8 +33,6 @@ REGISTRY: dict[str, str] = {
     "slack": "notifications.providers.slack.SlackProvider",
     "teams": "notifications.providers.teams.TeamsProvider",
     "apprise": "notifications.providers.apprise.AppriseProvider",
-    "webhook": "notifications.providers.webhook.WebhookProvider",
-    "inapp": "notifications.providers.inapp.InAppProvider",
 }
 
 

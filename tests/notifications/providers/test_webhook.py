@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from notifications.models import Delivery
 from notifications.providers import PermanentError, Provider, provider_for
-from notifications.providers.webhook import WebhookProvider
 from notifications.services.deliveries import delivery_send
 from notifications.services.events import event_ingest
 from tests.factories import ApplicationFactory
 from tests.webhooks.factories import EndpointFactory, webhook_rule
 from tests.webhooks.receiver import Receiver
+from webhooks.provider import WebhookProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_core_asks_the_provider_how_long_to_wait_after_an_unexpected_error(
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("webhooks.services.automatic.deliveries_deliver", broken)
+    monkeypatch.setattr("webhooks.provider.deliveries_deliver", broken)
     before = timezone.now()
     delivery_send(delivery_id=delivery.pk)
     delivery.refresh_from_db()

@@ -30,6 +30,9 @@ from notifications.providers.base import (
     SendResult,
     TransientError,
 )
+from webhooks.selectors import endpoints_subscribed
+from webhooks.services.automatic import deliveries_deliver
+from webhooks.services.retries import retry_delay as schedule_delay
 
 RECIPIENT_PREFIX = "endpoint:"
 logger = logging.getLogger(__name__)
@@ -40,23 +43,17 @@ class WebhookProvider(Provider):
     needs_template = False
 
     def endpoints_for(self, event: Event) -> list[tuple[str, str]]:
-        from webhooks.selectors import endpoints_subscribed
-
         return [(f"{RECIPIENT_PREFIX}{endpoint.pk}", endpoint.display_url)
                 for endpoint in endpoints_subscribed(event=event)]
 
     def retry_delay(self, *, attempts: int, retry_after: float | None) -> float | None:
-        from webhooks.services.retries import retry_delay
-
         if retry_after is not None:
             return retry_after  # send() already applied the webhook schedule
         # An unexpected error inside send(): follow the same schedule.
-        return retry_delay(attempts=attempts)
+        return schedule_delay(attempts=attempts)
 
     def send_batch(self, deliveries: list[Delivery]) -> dict[object, SendResult | ProviderError]:
         """The whole batch's messages in a few statements, their requests in parallel."""
-        from webhooks.services.automatic import deliveries_deliver
-
         try:
             outcomes = deliveries_deliver(deliveries)
         except Exception as exc:  # noqa: BLE001 — a bug must not strand the batch; retry it

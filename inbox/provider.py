@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import json
 
+from django.db import connection
+from django.utils import timezone
+
+from inbox.models import Notification
+from inbox.services.announce import notifications_push_created, notifications_push_rows
 from notifications.bulk_sql import rows_insert
 from notifications.models import Delivery
 from notifications.providers.base import PermanentError, Provider, SendResult
@@ -45,11 +50,6 @@ class InAppProvider(Provider):
         raise outcome
 
     def send_bulk(self, deliveries: list[Delivery]) -> dict[object, SendResult | PermanentError]:
-        from django.utils import timezone
-
-        from inbox.models import Notification
-        from inbox.services.announce import notifications_push_created
-
         outcomes: dict[object, SendResult | PermanentError] = {}
         now = timezone.now()
         rows = []
@@ -86,11 +86,6 @@ class InAppProvider(Provider):
                      ) -> dict[object, SendResult]:
         """One ``INSERT … SELECT`` writes the inbox rows of the whole batch; rows a retried
         batch wrote before are kept (and not pushed again)."""
-        from django.db import connection
-        from django.utils import timezone
-
-        from inbox.models import Notification
-
         words, now = self.words_for(rendered, event=event), timezone.now()
         inbox, deliveries = Notification._meta.db_table, Delivery._meta.db_table
         with connection.cursor() as cursor:
@@ -124,8 +119,6 @@ class InAppProvider(Provider):
         """Push inbox rows written set-based — ``(id, subscriber id, delivery id)``, with
         ``words_of(subscriber id)`` their rendered words — to their subscribers' open
         sessions after commit."""
-        from inbox.services.announce import notifications_push_rows
-
         category = rule.category.key if rule is not None and rule.category_id else None
         level = _level(event)
         data = {"event": event.event_type, "event_id": str(event.pk)}
