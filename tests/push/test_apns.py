@@ -3,45 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from notifications.models import DeliveryStatus, SkipReason
 from push.models import Device
-from push.senders import apns
 from push.services import device_register
-from tests.factories import SubscriberFactory
 from tests.notifications.providers.factories import chat_rule, only_delivery, trigger
-from tests.push.apns_standin import Apns, ApnsServer, self_signed_localhost
 
 TOKENS = ["a1" * 32, "b2" * 32]
-
-
-@pytest.fixture
-def apple(settings, tmp_path, monkeypatch):
-    """A .p8 key as Apple issues it (PKCS#8 P-256), set as the operator would, and the
-    local APNs trusted through SSL_CERT_FILE."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    p8 = tmp_path / "AuthKey_ABC123DEFG.p8"
-    p8.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    standin = Apns(public_key=key.public_key(), key_id="ABC123DEFG", team_id="TEAM123456")
-    cert, cert_key = self_signed_localhost(tmp_path)
-    server = ApnsServer(standin, cert, cert_key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    settings.APNS_KEY_FILE, settings.APNS_KEY_ID = str(p8), "ABC123DEFG"
-    settings.APNS_TEAM_ID, settings.APNS_TOPIC = "TEAM123456", "com.example.shop"
-    settings.APNS_BASE_URL = settings.APNS_SANDBOX_BASE_URL = server.url
-    apns.forget_token()
-    yield standin
-    server.stop()
-    apns.forget_token()
-
-
-@pytest.fixture
-def ada(db):
-    return SubscriberFactory(external_id="ada")
 
 
 def test_each_device_gets_apples_documented_request(ada, apple,

@@ -12,51 +12,11 @@ from notifications.models import DeliveryStatus, SkipReason
 from push.models import Device, DeviceAttempt
 from push.senders import fcm
 from push.services import device_register
-from tests.factories import SubscriberFactory
 from tests.notifications.providers.factories import chat_rule, only_delivery, trigger
-from tests.push.standins import ExpoService, FcmService, fcm_error
+from tests.push.standins import fcm_error
 
 EXPO_TOKENS = [f"ExponentPushToken[device{n:014d}]" for n in range(3)]
 FCM_TOKENS = [f"fcm-token-{n}:APA91b" + "y" * 60 for n in range(2)]
-
-
-@pytest.fixture
-def ada(db):
-    return SubscriberFactory(external_id="ada")
-
-
-@pytest.fixture
-def expo(service, settings):
-    standin = ExpoService()
-    server = service(standin)
-    settings.EXPO_ENABLED = True
-    settings.EXPO_PUSH_URL = f"{server.url}/--/api/v2/push/send"
-    settings.EXPO_ACCESS_TOKEN = "expo-access-token"
-    return standin
-
-
-@pytest.fixture
-def firebase(service, settings, tmp_path):
-    """A service account whose key the stand-in knows, its file set as the operator would."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    standin = FcmService(public_key=key.public_key(),
-                         client_email="clarion@demo-project.iam.gserviceaccount.com",
-                         project="demo-project")
-    server = service(standin)
-    standin.token_uri = f"{server.url}/token"
-    account = tmp_path / "service-account.json"
-    account.write_text(json.dumps({
-        "type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
-        "private_key": key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()).decode(),
-        "client_email": standin.client_email, "client_id": "1",
-        "token_uri": standin.token_uri}))
-    settings.FCM_SERVICE_ACCOUNT_FILE = str(account)
-    settings.FCM_BASE_URL = server.url
-    fcm.forget_credentials()
-    yield standin
-    fcm.forget_credentials()
 
 
 def test_expo_gets_one_request_for_all_devices_and_a_dead_one_is_removed(

@@ -5,24 +5,12 @@ from __future__ import annotations
 
 from datetime import time
 
-import pytest
-
 from inbox.models import Preference, QuietHours
 from notifications.models import Delivery, DeliveryStatus, RecipientGroup, SkipReason
 from notifications.services.events import event_ingest
 from push.services import device_register
 from tests.factories import CategoryFactory, RuleFactory, SubscriberFactory
 from tests.notifications.providers.factories import ChatTemplateFactory
-from tests.push.standins import ExpoService
-
-
-@pytest.fixture
-def expo(service, settings):
-    standin = ExpoService()
-    server = service(standin)
-    settings.EXPO_ENABLED = True
-    settings.EXPO_PUSH_URL = f"{server.url}/--/api/v2/push/send"
-    return standin
 
 
 def push_rule(**kwargs):
