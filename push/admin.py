@@ -8,6 +8,12 @@ from django.contrib import admin
 from notifications.models import Subscriber
 from push.models import Device, DeviceAttempt
 
+
+@admin.display(description="token")
+def masked_token(device: Device) -> str:
+    return device.masked_token
+
+
 _SHOWN = ("kind", "masked_token", "label", "enabled", "disabled_reason", "last_success_at",
           "last_error_at", "last_error", "created_at")
 
@@ -24,12 +30,10 @@ class DeviceAdmin(admin.ModelAdmin):
     readonly_fields = ("subscriber", *_SHOWN, "apns_topic", "apns_environment")
     actions = ["disable"]
 
+    masked_token = staticmethod(masked_token)
+
     def has_add_permission(self, request) -> bool:
         return False  # devices register themselves (API), with a token only they know
-
-    @admin.display(description="token")
-    def masked_token(self, device: Device) -> str:
-        return device.masked_token
 
     @admin.action(description="Stop pushing to the selected devices")
     def disable(self, request, queryset) -> None:
@@ -46,12 +50,10 @@ class DeviceInline(admin.TabularInline):
     show_change_link = True
     verbose_name_plural = "push devices"
 
+    masked_token = staticmethod(masked_token)
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-    @admin.display(description="token")
-    def masked_token(self, device: Device) -> str:
-        return device.masked_token
 
 
 @admin.register(DeviceAttempt)
