@@ -103,9 +103,8 @@ class PushProvider(Provider):
                           provider_message_id=result.message_id[:255], error=result.error, at=now)
             for device, result in results])
         devices_answered([d for d, r in results if r.outcome == AttemptOutcome.SENT], now=now)
-        gone = [(d, r) for d, r in results if r.outcome == AttemptOutcome.GONE]
-        for device, result in gone:
-            devices_gone([device], why=result.error, now=now)
+        devices_gone([(d, r.error) for d, r in results if r.outcome == AttemptOutcome.GONE],
+                     now=now)
         devices_failed([(d, r.error) for d, r in results
                         if r.outcome in (AttemptOutcome.RETRY, AttemptOutcome.FAILED)], now=now)
 

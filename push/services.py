@@ -47,10 +47,12 @@ def device_remove(*, subscriber: Subscriber, device_id=None, token: str | None =
     return bool(deleted)
 
 
-def devices_gone(devices: list[Device], *, why: str, now: datetime) -> None:
-    """The push service said these tokens are dead: never try them again."""
-    Device.objects.filter(pk__in=[d.pk for d in devices]).update(
-        enabled=False, disabled_reason=why[:300], last_error=why, last_error_at=now)
+def devices_gone(gone: list[tuple[Device, str]], *, now: datetime) -> None:
+    """The push service said these tokens are dead: never try them again. (One statement
+    each: every one has its own reason, and dead tokens are few.)"""
+    for device, why in gone:
+        Device.objects.filter(pk=device.pk).update(
+            enabled=False, disabled_reason=why[:300], last_error=why, last_error_at=now)
 
 
 def devices_answered(devices: list[Device], *, now: datetime) -> None:

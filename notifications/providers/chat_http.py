@@ -84,7 +84,12 @@ def call(method: str, url: str, *, service: str, json_body: object = None,
 
 def retry_after(response: OutboundResponse) -> float | None:
     """Seconds the service asked us to wait (``Retry-After`` as seconds or HTTP date)."""
-    value = (response.header("retry-after") or "").strip()
+    return retry_after_seconds(response.header("retry-after"))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` value (seconds or an HTTP date) as seconds from now, or None."""
+    value = (value or "").strip()
     if not value:
         return None
     if value.replace(".", "", 1).isdigit():

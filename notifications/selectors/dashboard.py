@@ -231,7 +231,7 @@ def failing_providers(*, now: datetime) -> list[ProviderProblem]:
     problems = [
         ProviderProblem(channel, channel_label(channel),
                         f"{tally[channel][1]} of the last {tally[channel][0]} attempts in the "
-                        f"last hour failed", latest.get(channel, (now, ""))[1])
+                        f"last hour failed", latest[channel][1] if channel in latest else "")
         for channel in failing
     ]
     waiting = (Delivery.objects.filter(status__in=PENDING).order_by()

@@ -27,6 +27,7 @@ import httpx
 import jwt
 from django.conf import settings
 
+from notifications.providers.chat_http import retry_after_seconds
 from push.content import PushMessage, size_check
 from push.models import ApnsEnvironment, Device
 from push.senders.base import DeviceResult
@@ -119,9 +120,8 @@ def _judged(response: httpx.Response) -> DeviceResult:
         return DeviceResult("gone", f"APNs says {_GONE[reason]} ({status} {reason}): the "
                                     f"device was removed.", status)
     if status == 429 or status >= 500:
-        wait = response.headers.get("retry-after", "")
         return DeviceResult("retry", f"APNs answered {status} ({said})", status,
-                            retry_after=float(wait) if wait.isdigit() else None)
+                            retry_after=retry_after_seconds(response.headers.get("retry-after")))
     if status == 403:
         return DeviceResult("retry", f"APNs refused Clarion's provider token ({said}); check "
                                      f"APNS_KEY_FILE, APNS_KEY_ID and APNS_TEAM_ID.", status)

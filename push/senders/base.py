@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from notifications.http import OutboundError, OutboundResponse
+from notifications.http import OutboundError
 
 
 @dataclass(frozen=True)
@@ -14,11 +14,6 @@ class DeviceResult:
     status_code: int | None = None
     message_id: str = ""
     retry_after: float | None = None
-
-
-def retry_after_seconds(response: OutboundResponse) -> float | None:
-    value = (response.header("retry-after") or "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def unreachable(service: str, exc: OutboundError) -> DeviceResult:

@@ -14,9 +14,10 @@ import json
 from django.conf import settings
 
 from notifications.http import OutboundCall, OutboundError, outbound_requests
+from notifications.providers.chat_http import body_json, retry_after
 from push.content import PushMessage, size_check
 from push.models import Device
-from push.senders.base import DeviceResult, retry_after_seconds, unreachable
+from push.senders.base import DeviceResult, unreachable
 
 PER_REQUEST = 100
 
@@ -49,12 +50,9 @@ def _judged(answer, count: int) -> list[DeviceResult]:
     if isinstance(answer, OutboundError):
         return [unreachable("Expo", answer)] * count
     status = answer.status
-    try:
-        document = json.loads(answer.body)
-    except ValueError:
-        document = {}
+    document = body_json(answer)
     if status != 200:
-        errors = document.get("errors") if isinstance(document, dict) else None
+        errors = document.get("errors")
         said = "; ".join(f"{e.get('code', '')} {e.get('message', '')}".strip()
                          for e in errors or [] if isinstance(e, dict)) or f"HTTP {status}"
         if status in (401, 403):
@@ -62,11 +60,11 @@ def _judged(answer, count: int) -> list[DeviceResult]:
                                            f"check EXPO_ACCESS_TOKEN.", status)
         elif status == 429 or status >= 500:
             result = DeviceResult("retry", f"Expo answered {said}", status,
-                                  retry_after=retry_after_seconds(answer))
+                                  retry_after=retry_after(answer))
         else:
             result = DeviceResult("failed", f"Expo refused the request ({said})", status)
         return [result] * count
-    tickets = document.get("data") if isinstance(document, dict) else None
+    tickets = document.get("data")
     if not isinstance(tickets, list) or len(tickets) != count:
         return [DeviceResult("retry", "Expo answered without a ticket for each message.")] * count
     return [_ticket(ticket) for ticket in tickets]

@@ -15,9 +15,10 @@ import threading
 from django.conf import settings
 
 from notifications.http import OutboundCall, OutboundError, outbound_requests
+from notifications.providers.chat_http import body_json, retry_after
 from push.content import PushMessage, size_check
 from push.models import Device
-from push.senders.base import DeviceResult, retry_after_seconds, unreachable
+from push.senders.base import DeviceResult, unreachable
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 _GONE = {"UNREGISTERED": "the app was uninstalled or the token expired",
@@ -89,15 +90,11 @@ def _judged(answer) -> DeviceResult:
     if isinstance(answer, OutboundError):
         return unreachable("FCM", answer)
     status = answer.status
-    try:
-        document = json.loads(answer.body)
-    except ValueError:
-        document = {}
+    document = body_json(answer)
     if 200 <= status < 300:
         return DeviceResult("sent", status_code=status,
-                            message_id=str(document.get("name", "")) if isinstance(document, dict)
-                            else "")
-    error = document.get("error") if isinstance(document, dict) else None
+                            message_id=str(document.get("name", "")))
+    error = document.get("error")
     error = error if isinstance(error, dict) else {}
     codes = [d.get("errorCode") for d in error.get("details") or [] if isinstance(d, dict)]
     code = next((c for c in codes if c), error.get("status", "") or f"HTTP {status}")
@@ -107,7 +104,7 @@ def _judged(answer) -> DeviceResult:
                             status)
     if status == 429 or status >= 500 or code in ("QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"):
         return DeviceResult("retry", f"FCM answered {status} ({said})", status,
-                            retry_after=retry_after_seconds(answer))
+                            retry_after=retry_after(answer))
     if status in (401, 403) or code == "THIRD_PARTY_AUTH_ERROR":
         return DeviceResult("retry", f"FCM refused Clarion's credentials ({said}); check "
                                      f"FCM_SERVICE_ACCOUNT_FILE and the project's APNs/Web "

@@ -23,9 +23,10 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from notifications.http import OutboundCall, OutboundError, outbound_requests
+from notifications.providers.chat_http import retry_after
 from push.content import PushMessage, size_check
 from push.models import Device
-from push.senders.base import DeviceResult, retry_after_seconds, unreachable
+from push.senders.base import DeviceResult, unreachable
 
 TTL_SECONDS = 24 * 3600
 _VAPID_LIFETIME = 12 * 3600
@@ -87,7 +88,7 @@ def _judged(answer) -> DeviceResult:
                                     f"device was removed.", status)
     if status == 429 or status >= 500:
         return DeviceResult("retry", f"The push service answered {status} {said}".strip(),
-                            status, retry_after=retry_after_seconds(answer))
+                            status, retry_after=retry_after(answer))
     if status in (401, 403):
         return DeviceResult("failed", f"The push service refused the VAPID signature ({status} "
                                       f"{said}); the subscription may have been made with "
