@@ -10,6 +10,7 @@ policy like other operator-configured servers.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from django.conf import settings
 
@@ -43,7 +44,11 @@ def send(devices: list[Device], message: PushMessage, *, delivery_id) -> list[De
     results: list[DeviceResult] = []
     for chunk, answer in zip(chunks, answers, strict=True):
         results += _judged(answer, len(chunk))
-    return results
+    # Expo's messages quote the token ('"ExponentPushToken[…]" is not a registered push
+    # token'); errors are shown in the admin and the API, so the token is masked there.
+    return [replace(result, error=result.error.replace(device.token, device.masked_token))
+            if device.token in result.error else result
+            for device, result in zip(devices, results, strict=True)]
 
 
 def _judged(answer, count: int) -> list[DeviceResult]:

@@ -165,3 +165,18 @@ def test_push_fields_that_render_to_nonsense_fail_with_the_field_named(
 
     assert delivery.status == DeliveryStatus.FAILED and said in delivery.last_error
     assert expo.requests == []
+
+
+def test_expos_words_never_carry_the_token_into_errors(ada, expo,
+                                                      django_capture_on_commit_callbacks):
+    device_register(subscriber=ada, kind="expo", token=EXPO_TOKENS[0])
+    expo.tickets = [[{"status": "error", "details": {"error": "DeviceNotRegistered"},
+                      "message": f'"{EXPO_TOKENS[0]}" is not a registered push token'}]]
+    chat_rule("push")
+
+    delivery = only_delivery(trigger(django_capture_on_commit_callbacks, to=["ada"]))
+
+    device = Device.objects.get()
+    for text in (delivery.last_error, device.disabled_reason, device.last_error,
+                 DeviceAttempt.objects.get().error):
+        assert EXPO_TOKENS[0] not in text and device.masked_token in text
